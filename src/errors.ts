@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   ERR_CONTAINER_EXISTS: { kind: 'conflict', doc: 'a container with that name already exists' },
   ERR_CONTAINER_STATE: { kind: 'conflict', doc: 'the container is not in a state that allows the operation' },
   ERR_IMAGE_NOT_FOUND: { kind: 'not-found', doc: 'no image has that name' },
+  ERR_IMAGE_IN_USE: { kind: 'conflict', doc: 'the image is used by a container and cannot be removed or replaced' },
   ERR_ENDPOINT_EXISTS: { kind: 'forbidden', doc: 'the container is already connected to the network' },
   ERR_ENDPOINT_NOT_FOUND: { kind: 'not-found', doc: 'the container is not connected to the network' },
   ERR_PORT_ALLOCATED: { kind: 'internal', doc: 'the host port is already published' },

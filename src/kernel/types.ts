@@ -20,7 +20,13 @@ export type LinkInfo =
       /** Namespace the peer is created in (IFLA_NET_NS_FD inside VETH_INFO_PEER). */
       readonly peerNetns: NetnsRef;
       readonly peerMac?: string;
+      /** MTU of the peer; defaults to the link's `mtu` (a pair with two MTUs drops frames). */
       readonly peerMtu?: number;
+      /**
+       * Bring the peer up too. It cannot be done in the creating message (the kernel answers
+       * ENOTCONN), so it is a second request from a socket inside `peerNetns`.
+       */
+      readonly peerUp?: boolean;
     }
   | {
       readonly kind: 'vxlan';
@@ -77,6 +83,16 @@ export type KernelOp =
       readonly master?: string | null;
       /** Rename. */
       readonly newName?: string;
+      /**
+       * The values before this change, for undo: `inverseOf` restores exactly the fields
+       * recorded here (a rename is undone without it).
+       */
+      readonly previous?: {
+        readonly up?: boolean;
+        readonly mtu?: number;
+        readonly mac?: string;
+        readonly master?: string | null;
+      };
     }
   | { readonly kind: 'addr-add'; readonly netns: NetnsRef; readonly dev: string; readonly cidr: string }
   | { readonly kind: 'addr-del'; readonly netns: NetnsRef; readonly dev: string; readonly cidr: string }
@@ -153,6 +169,12 @@ export interface Kernel {
   netnsAdd(path: string): void;
   /** Unmount (all stacked mounts) and unlink; absent is success. */
   netnsDel(path: string): void;
+  /**
+   * Make the directory that holds netns files a shared mount (binding it onto itself first if
+   * needed), as iproute2 does for /run/netns, so that mount namespaces created later (runc)
+   * see our unmounts and do not keep deleted namespaces alive. Idempotent; once per daemon.
+   */
+  netnsDirSetup(dir: string): void;
   linkAdd(netns: NetnsRef, link: LinkSpec): void;
   linkDel(netns: NetnsRef, name: string): void;
   linkSet(op: Extract<KernelOp, { kind: 'link-set' }>): void;

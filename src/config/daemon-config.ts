@@ -1,0 +1,130 @@
+/**
+ * berthd's configuration: flags in the spirit of dockerd, parsed with Node's util.parseArgs
+ * (unknown flags are refused), then checked by one zod schema that yields the frozen config.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { invalid } from '../errors.js';
+import { DEFAULT_POOLS, DEFAULT_POOLS6, parseDefaultAddressPool } from '../ipam/default-pools.js';
+import type { DefaultPool } from '../ipam/types.js';
+
+/** The daemon's frozen configuration. */
+export interface DaemonConfig {
+  readonly root: string;
+  readonly execRoot: string;
+  /** Path of the unix socket the API is served on. */
+  readonly socketPath: string;
+  readonly bip: string;
+  readonly defaultPools: readonly DefaultPool[];
+  readonly defaultPools6: readonly DefaultPool[];
+  readonly mtu: number;
+  readonly dns: readonly string[];
+  readonly clusterStore: string | undefined;
+  readonly clusterAdvertise: string | undefined;
+  readonly firewall: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly pidfile: string;
+}
+
+export const DAEMON_USAGE = `Usage:  berthd [OPTIONS]
+
+berth's daemon: Docker's container networking on the real kernel, serving the Docker Engine API.
+
+Options:
+      --root string                  Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string             Root directory for runtime state and netns mounts (default "/run/berth")
+  -H, --host string                  Daemon socket to listen on (default "unix:///run/berth.sock")
+      --bip string                   Gateway address/prefix of the default bridge (default "172.17.0.1/16")
+      --default-address-pool pool    Default address pools for new networks: base=CIDR,size=N (repeatable)
+      --mtu int                      Default MTU of container interfaces (default 1500)
+      --dns list                     DNS servers for containers (repeatable)
+      --cluster-store string         Cluster store URL (etcd://host:port[,host:port])
+      --cluster-advertise string     Address or interface to advertise to the cluster
+      --firewall                     Manage nftables rules (default true; --firewall=false leaves the firewall alone)
+  -p, --pidfile string               Path of the PID file (default "<exec-root>/berthd.pid")
+  -l, --log-level string             debug, info, warn or error (default "info")
+  -D, --debug                        Same as --log-level=debug
+  -v, --version                      Print version and exit
+  -h, --help                         Print usage
+`;
+
+const Schema = z
+  .object({
+    root: z.string().min(1).startsWith('/', 'must be an absolute path'),
+    execRoot: z.string().min(1).startsWith('/', 'must be an absolute path'),
+    socketPath: z.string().min(1).startsWith('/', 'must be an absolute path'),
+    bip: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 address with a prefix, e.g. 172.17.0.1/16'),
+    defaultPools: z.array(z.object({ base: z.string(), size: z.number() })).min(1),
+    defaultPools6: z.array(z.object({ base: z.string(), size: z.number() })),
+    mtu: z.number().int().min(68).max(65535),
+    dns: z.array(z.string()),
+    clusterStore: z.string().optional(),
+    clusterAdvertise: z.string().optional(),
+    firewall: z.boolean(),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+    pidfile: z.string().min(1),
+  })
+  .strict();
+
+/** What the command line asked for besides a config (help, version). */
+export type DaemonArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'help' } | { kind: 'version' };
+
+/** Parses berthd's argv (without node and script). Throws ERR_INVALID_PARAMETER. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        root: { type: 'string' },
+        'exec-root': { type: 'string' },
+        host: { type: 'string', short: 'H' },
+        bip: { type: 'string' },
+        'default-address-pool': { type: 'string', multiple: true },
+        mtu: { type: 'string' },
+        dns: { type: 'string', multiple: true },
+        'cluster-store': { type: 'string' },
+        'cluster-advertise': { type: 'string' },
+        firewall: { type: 'string' },
+        pidfile: { type: 'string', short: 'p' },
+        'log-level': { type: 'string', short: 'l' },
+        debug: { type: 'boolean', short: 'D' },
+        version: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw invalid((err as Error).message.replace(/\. To specify a positional argument.*$/, ''), err);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const execRoot = values['exec-root'] ?? '/run/berth';
+  const host = values.host ?? 'unix:///run/berth.sock';
+  if (!host.startsWith('unix://')) throw invalid(`invalid -H ${host}: berthd listens on unix sockets only (unix:///path)`);
+  const mtu = values.mtu === undefined ? 1500 : Number(values.mtu);
+  const fw = values.firewall ?? 'true';
+  if (fw !== 'true' && fw !== 'false') throw invalid(`invalid --firewall=${fw}: want true or false`);
+  const raw = {
+    root: values.root ?? '/var/lib/berth',
+    execRoot,
+    socketPath: host.slice('unix://'.length),
+    bip: values.bip ?? '172.17.0.1/16',
+    defaultPools: values['default-address-pool']?.map((p) => parseDefaultAddressPool(p)) ?? [...DEFAULT_POOLS],
+    defaultPools6: [...DEFAULT_POOLS6],
+    mtu,
+    dns: values.dns ?? [],
+    clusterStore: values['cluster-store'],
+    clusterAdvertise: values['cluster-advertise'],
+    firewall: fw === 'true',
+    logLevel: values.debug ? 'debug' : (values['log-level'] ?? 'info'),
+    pidfile: values.pidfile ?? `${execRoot}/berthd.pid`,
+  };
+  const parsed = Schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(`invalid ${issue?.path.join('.') ?? 'configuration'}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return { kind: 'run', config: Object.freeze(parsed.data) as DaemonConfig };
+}

@@ -1,0 +1,159 @@
+/**
+ * berthd: wires config, store, kernel, engine and API together, and owns the process: pidfile,
+ * signals, start-up reconcile. The network namespace berthd starts in is its "host".
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BerthError } from '../errors.js';
+import { addNetworkRoutes } from '../api/networks.js';
+import { Router } from '../api/router.js';
+import { serveUnix } from '../api/server.js';
+import { addSystemRoutes, BERTH_VERSION } from '../api/system.js';
+import { DAEMON_USAGE, parseDaemonArgs, type DaemonConfig } from '../config/daemon-config.js';
+import { createLogger, type Logger } from '../engine/log.js';
+import { NetworkController } from '../engine/networks.js';
+import { NetlinkKernel } from '../kernel/netlink-kernel.js';
+import { Store } from '../store/store.js';
+
+/** A running daemon, for tests and for the signal handlers. */
+export interface RunningDaemon {
+  readonly config: DaemonConfig;
+  stop(): Promise<void>;
+}
+
+/** Starts berthd with a parsed config. */
+export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
+  fs.mkdirSync(config.root, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
+  claimPidfile(config.pidfile);
+  makeSharedMount(path.join(config.execRoot, 'netns'), log);
+
+  const store = Store.open(path.join(config.root, 'berth.db'));
+  const kernel = new NetlinkKernel();
+  const networks = new NetworkController({ store, kernel, config, log });
+  await networks.init();
+
+  const router = new Router();
+  addSystemRoutes(router, {
+    root: config.root,
+    name: os.hostname(),
+    id: daemonId(store),
+    containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+    images: () => 0,
+  });
+  addNetworkRoutes(router, networks);
+  const server = await serveUnix(router, config.socketPath, log);
+  log.info('berthd ready', { version: BERTH_VERSION, socket: config.socketPath, root: config.root, pid: process.pid });
+
+  let stopped = false;
+  return {
+    config,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      kernel.release();
+      store.close();
+      fs.rmSync(config.pidfile, { force: true });
+      fs.rmSync(config.socketPath, { force: true });
+      log.info('berthd stopped');
+    },
+  };
+}
+
+/** A stable id for /info, kept in the store. */
+function daemonId(store: Store): string {
+  const existing = store.get<{ id: string }>('meta', 'daemon');
+  if (existing !== undefined) return existing.id;
+  const id = crypto.randomUUID();
+  store.put('meta', 'daemon', { id });
+  return id;
+}
+
+/** Refuses to start twice on one exec-root, like dockerd's "pid file found". */
+function claimPidfile(pidfile: string): void {
+  try {
+    const pid = Number(fs.readFileSync(pidfile, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new BerthError(
+        'ERR_INTERNAL',
+        `pid file found, ensure berthd is not running or delete ${pidfile} (pid ${pid} is alive)`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+  }
+  fs.writeFileSync(pidfile, `${process.pid}\n`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Bind the netns directory onto itself and make it a shared mount, as iproute2 does for
+ * /run/netns: netns bind mounts made later then propagate (and their unmounts too) to mount
+ * namespaces cloned from ours, so a copy can never keep a dead container's netns alive.
+ */
+function makeSharedMount(dir: string, log: Logger): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mounted = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === dir);
+  try {
+    if (!mounted) execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' });
+    execFileSync('mount', ['--make-shared', dir], { stdio: 'pipe' });
+  } catch (err) {
+    log.warn('could not make the netns directory a shared mount', { dir, error: (err as Error).message });
+  }
+}
+
+/** Entry point of bin/berthd. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseDaemonArgs(argv);
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\nSee 'berthd --help'.\n`);
+    return 125;
+  }
+  if (args.kind === 'help') {
+    process.stdout.write(DAEMON_USAGE);
+    return 0;
+  }
+  if (args.kind === 'version') {
+    process.stdout.write(`berthd version ${BERTH_VERSION}\n`);
+    return 0;
+  }
+  const log = createLogger(args.config.logLevel);
+  if (process.getuid?.() !== 0) {
+    log.error('berthd needs root (network namespaces, netlink, nftables, runc)');
+    return 1;
+  }
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon(args.config, log);
+  } catch (err) {
+    log.error('berthd failed to start', { error: (err as Error).message });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info('signal received, shutting down (containers keep running)', { signal: sig });
+      void daemon.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return 0;
+}

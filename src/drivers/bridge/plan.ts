@@ -1,0 +1,73 @@
+/**
+ * Bridge driver planning: a Linux bridge per network with the gateway addresses, up, with an
+ * explicit MAC (without one a bridge takes its lowest port's MAC, which changes as containers
+ * come and go — KERNEL-NOTES "Bridges") and an alias that marks it as berth's.
+ */
+import type { KernelOp } from '../../kernel/types.js';
+import type { Network } from '../../model/network.js';
+import { networkAlias, type DriverContext, type KernelSnapshot, type NetworkDriver } from '../types.js';
+import { parseBridgeOptions } from './options.js';
+
+/** Deterministic locally-administered MAC for a network's bridge, so a re-created bridge keeps it. */
+export function bridgeMac(networkId: string): string {
+  const bytes = networkId.slice(0, 8).match(/../g) ?? [];
+  return ['02', '42', ...bytes].join(':');
+}
+
+/** `gateway/prefix` for every pool that has a gateway. */
+function gatewayCidrs(network: Network): string[] {
+  return network.pools
+    .filter((p) => p.gateway !== '')
+    .map((p) => `${p.gateway}/${p.subnet.split('/')[1] ?? ''}`);
+}
+
+export const bridgeDriver: NetworkDriver = {
+  name: 'bridge',
+  usesIpam: true,
+  singleton: false,
+
+  validate(network: Network, ctx: DriverContext): void {
+    parseBridgeOptions(network.id, network.options, ctx);
+  },
+
+  planCreate(network: Network, ctx: DriverContext): KernelOp[] {
+    const opts = parseBridgeOptions(network.id, network.options, ctx);
+    const ops: KernelOp[] = [
+      {
+        kind: 'link-add',
+        netns: null,
+        link: {
+          name: opts.bridgeName,
+          info: { kind: 'bridge' },
+          mac: bridgeMac(network.id),
+          mtu: opts.mtu,
+          up: true,
+          alias: networkAlias(network.id),
+        },
+      },
+    ];
+    for (const cidr of gatewayCidrs(network)) {
+      ops.push({ kind: 'addr-add', netns: null, dev: opts.bridgeName, cidr });
+    }
+    return ops;
+  },
+
+  planRemove(network: Network, ctx: DriverContext): KernelOp[] {
+    const opts = parseBridgeOptions(network.id, network.options, ctx);
+    // Deleting the bridge takes its addresses and routes with it; its ports are released.
+    return [{ kind: 'link-del', netns: null, name: opts.bridgeName }];
+  },
+
+  planReconcile(network: Network, ctx: DriverContext, now: KernelSnapshot): KernelOp[] {
+    const opts = parseBridgeOptions(network.id, network.options, ctx);
+    const link = now.links.find((l) => l.name === opts.bridgeName);
+    if (link === undefined) return this.planCreate(network, ctx);
+    const ops: KernelOp[] = [];
+    if (!link.up) ops.push({ kind: 'link-set', netns: null, name: opts.bridgeName, up: true });
+    const have = new Set(now.addrs.filter((a) => a.ifindex === link.index).map((a) => a.cidr));
+    for (const cidr of gatewayCidrs(network)) {
+      if (!have.has(cidr)) ops.push({ kind: 'addr-add', netns: null, dev: opts.bridgeName, cidr });
+    }
+    return ops;
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * The network driver contract. A driver turns a validated `Network` into kernel work (pure
+ * planning); the engine applies the plan, undoes it on failure and commits to the store last.
+ * Endpoint planning (container joins) extends this contract in the containers work.
+ */
+import type { KernelOp, LinkState, AddrState } from '../kernel/types.js';
+import type { DriverName, Network } from '../model/network.js';
+
+/** Daemon-wide settings a driver may need. */
+export interface DriverContext {
+  /** Default MTU (`berthd --mtu`). */
+  readonly mtu: number;
+}
+
+/** What the kernel holds now, for reconcile planning. */
+export interface KernelSnapshot {
+  readonly links: readonly LinkState[];
+  readonly addrs: readonly AddrState[];
+}
+
+/** One network driver. */
+export interface NetworkDriver {
+  readonly name: DriverName;
+  /** Whether networks of this driver get address pools (bridge yes; host/null no). */
+  readonly usesIpam: boolean;
+  /** At most one network of this driver may exist (host, null). */
+  readonly singleton: boolean;
+  /** Parse and check driver options; throws ERR_INVALID_PARAMETER. Pure. */
+  validate(network: Network, ctx: DriverContext): void;
+  /** Kernel work to create the network (in the daemon's own netns). Pure. */
+  planCreate(network: Network, ctx: DriverContext): KernelOp[];
+  /** Kernel work to remove the network. Pure; applied with "already gone" tolerated. */
+  planRemove(network: Network, ctx: DriverContext): KernelOp[];
+  /** Kernel work to bring what exists back in line with the network (after a restart). Pure. */
+  planReconcile(network: Network, ctx: DriverContext, now: KernelSnapshot): KernelOp[];
+}
+
+/** IFLA_IFALIAS prefix marking links berth owns: `berth:net:<network id>`. */
+export const OWNER_ALIAS_PREFIX = 'berth:';
+
+/** Alias put on a network's own link (bridge, vxlan…). */
+export function networkAlias(networkId: string): string {
+  return `${OWNER_ALIAS_PREFIX}net:${networkId}`;
+}
+
+/** The network id in an alias written by `networkAlias`, else undefined. */
+export function networkIdFromAlias(alias: string | undefined): string | undefined {
+  const prefix = `${OWNER_ALIAS_PREFIX}net:`;
+  return alias !== undefined && alias.startsWith(prefix) ? alias.slice(prefix.length) : undefined;
+}

@@ -1,0 +1,426 @@
+/**
+ * The network half of the controller: create, remove, find, list, prune, and the start-up work
+ * (predefined networks, reconcile with the kernel).
+ *
+ * Order of every change: validate everything → plan (pure) → apply to the kernel (undo in
+ * reverse on failure) → commit to the store. A crash between apply and commit leaves only
+ * kernel objects marked with our alias, which `reconcile` removes on the next start.
+ */
+import { BerthError, TeardownError, withContext } from '../errors.js';
+import { getDriver } from '../drivers/registry.js';
+import { networkIdFromAlias, type DriverContext } from '../drivers/types.js';
+import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_ENABLE_ICC, OPT_ENABLE_IP_MASQUERADE, OPT_HOST_BINDING_IPV4, OPT_MTU, DEFAULT_BRIDGE_NAME } from '../drivers/bridge/options.js';
+import { resolvePools } from '../ipam/pools.js';
+import { canonicalCidr } from '../model/cidr.js';
+import type { DefaultPool, PoolRequest } from '../ipam/types.js';
+import { applyAll } from '../kernel/ops.js';
+import type { Kernel, KernelOp } from '../kernel/types.js';
+import { PREDEFINED_NETWORK_NAMES, type DriverName, type IpamPool, type Network } from '../model/network.js';
+import type { Store } from '../store/store.js';
+import { matchAny, matchExact, matchLabels, type Filters } from './filters.js';
+import { lookupByTerm, newId, nowRfc3339Nano } from './ids.js';
+import type { Logger } from './log.js';
+
+/** A network create request, already parsed from the API body. */
+export interface NetworkCreateRequest {
+  readonly name: string;
+  readonly driver?: string;
+  readonly scope?: string;
+  readonly internal?: boolean;
+  readonly attachable?: boolean;
+  readonly ingress?: boolean;
+  readonly configOnly?: boolean;
+  readonly enableIPv4?: boolean;
+  readonly enableIPv6?: boolean;
+  readonly ipamDriver?: string;
+  readonly ipamOptions?: Readonly<Record<string, string>>;
+  readonly pools?: readonly PoolRequest[];
+  readonly options?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Daemon settings the network controller needs. */
+export interface NetworkConfig {
+  readonly mtu: number;
+  /** `--bip`: the default bridge's gateway/prefix, e.g. `172.17.0.1/16`. */
+  readonly bip: string;
+  readonly defaultPools: readonly DefaultPool[];
+  readonly defaultPools6: readonly DefaultPool[];
+}
+
+/** Filters `GET /networks` accepts (moby daemon/network/filter.go). */
+export const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
+/** Filters `POST /networks/prune` accepts. */
+export const NETWORK_PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
+
+/** Something that knows which endpoints sit on a network (containers, in the next layer). */
+export interface EndpointIndex {
+  /** Endpoints on the network: name (container name) and 12-hex endpoint id for messages. */
+  endpointsOn(networkId: string): readonly { readonly name: string; readonly id: string }[];
+}
+
+export class NetworkController {
+  readonly #store: Store;
+  readonly #kernel: Kernel;
+  readonly #config: NetworkConfig;
+  readonly #log: Logger;
+  #endpoints: EndpointIndex = { endpointsOn: () => [] };
+  /** The networks, kept in memory; the store is the durable copy (write-through). */
+  readonly #networks = new Map<string, Network>();
+
+  constructor(deps: { store: Store; kernel: Kernel; config: NetworkConfig; log: Logger }) {
+    this.#store = deps.store;
+    this.#kernel = deps.kernel;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    for (const n of this.#store.list<Network>('network')) this.#networks.set(n.id, n);
+  }
+
+  /** Lets the container layer tell which networks are in use. */
+  setEndpointIndex(index: EndpointIndex): void {
+    this.#endpoints = index;
+  }
+
+  get #ctx(): DriverContext {
+    return { mtu: this.#config.mtu };
+  }
+
+  /** All networks, in creation order. */
+  all(): Network[] {
+    return [...this.#networks.values()];
+  }
+
+  /** By full ID, exact name, or unique ID prefix; Docker's errors otherwise. */
+  find(term: string): Network {
+    const found = lookupByTerm(this.#networks.values(), term);
+    switch (found.kind) {
+      case 'found':
+        return found.value;
+      case 'ambiguous':
+        throw new BerthError(
+          'ERR_NETWORK_AMBIGUOUS',
+          `network ${term} is ambiguous (${found.count} matches found based on ${found.by === 'name' ? 'name' : 'ID prefix'})`,
+        );
+      case 'none':
+        throw new BerthError('ERR_NETWORK_NOT_FOUND', `network ${term} not found`);
+    }
+  }
+
+  /** Start-up: make the predefined networks on a fresh root, then reconcile the kernel. */
+  async init(): Promise<void> {
+    const byName = new Map(this.all().map((n) => [n.name, n]));
+    if (!byName.has('none')) await this.#createPredefined('none', 'null');
+    if (!byName.has('host')) await this.#createPredefined('host', 'host');
+    if (!byName.has('bridge')) await this.#createPredefined('bridge', 'bridge');
+    this.reconcile();
+  }
+
+  async #createPredefined(name: string, driver: DriverName): Promise<void> {
+    let pools: IpamPool[] = [];
+    let options: Record<string, string> = {};
+    if (driver === 'bridge') {
+      // --bip names the gateway with its prefix (172.17.0.1/16): the subnet is its network.
+      const [gateway = ''] = this.#config.bip.split('/');
+      const subnet = resolvePools({
+        requests: [{ subnet: canonicalCidr(this.#config.bip), gateway }],
+        enableIPv4: true,
+        enableIPv6: false,
+        subnetsInUse: [],
+        defaultPools: this.#config.defaultPools,
+        defaultPools6: this.#config.defaultPools6,
+        needsGateway: true,
+      });
+      pools = subnet.map((p) => ({ ...p, gatewayExplicit: false, fromDefaultPool: true }));
+      options = {
+        [OPT_DEFAULT_BRIDGE]: 'true',
+        [OPT_ENABLE_ICC]: 'true',
+        [OPT_ENABLE_IP_MASQUERADE]: 'true',
+        [OPT_HOST_BINDING_IPV4]: '0.0.0.0',
+        [OPT_BRIDGE_NAME]: DEFAULT_BRIDGE_NAME,
+        [OPT_MTU]: String(this.#config.mtu),
+      };
+    }
+    const network: Network = {
+      id: newId(),
+      name,
+      driver,
+      scope: 'local',
+      created: nowRfc3339Nano(),
+      internal: false,
+      attachable: false,
+      ingress: false,
+      enableIPv4: driver === 'bridge',
+      enableIPv6: false,
+      ipamDriver: 'default',
+      ipamOptions: {},
+      pools,
+      options,
+      labels: {},
+      predefined: true,
+    };
+    await this.#commitNew(network);
+  }
+
+  /** `POST /networks/create`. Returns the new network. */
+  async create(req: NetworkCreateRequest): Promise<Network> {
+    // 1. Validate everything before the first side effect.
+    const name = req.name;
+    if (PREDEFINED_NETWORK_NAMES.includes(name)) {
+      throw new BerthError('ERR_PREDEFINED_NETWORK', `operation is not permitted on predefined ${name} network `);
+    }
+    validateNetworkName(name);
+    if (this.all().some((n) => n.name === name)) {
+      throw new BerthError('ERR_NETWORK_EXISTS', `network with name ${name} already exists`);
+    }
+    const driverName = req.driver === undefined || req.driver === '' ? 'bridge' : req.driver;
+    const driver = getDriver(driverName);
+    if (driver.singleton && this.all().some((n) => n.driver === driver.name)) {
+      throw new BerthError('ERR_SINGLETON_NETWORK', `only one instance of "${driver.name}" network is allowed`);
+    }
+    const ipamDriver = req.ipamDriver === undefined || req.ipamDriver === '' ? 'default' : req.ipamDriver;
+    if (ipamDriver !== 'default') {
+      throw new BerthError('ERR_DRIVER_NOT_FOUND', `plugin "${ipamDriver}" not found`);
+    }
+    if (req.scope !== undefined && req.scope !== '' && req.scope !== 'local') {
+      throw new BerthError('ERR_INVALID_PARAMETER', `scope "${req.scope}" is not supported by the ${driverName} driver: only "local"`);
+    }
+    const enableIPv4 = req.enableIPv4 ?? true;
+    const enableIPv6 = req.enableIPv6 ?? false;
+    const requests = req.pools ?? [];
+    let pools: IpamPool[] = [];
+    if (driver.usesIpam) {
+      pools = resolvePools({
+        requests,
+        enableIPv4,
+        enableIPv6,
+        subnetsInUse: this.all().flatMap((n) => n.pools.map((p) => p.subnet)),
+        defaultPools: this.#config.defaultPools,
+        defaultPools6: this.#config.defaultPools6,
+        needsGateway: true,
+      });
+    } else if (requests.length > 0) {
+      throw new BerthError('ERR_INVALID_PARAMETER', `the ${driver.name} driver does not take IPAM configuration`);
+    }
+    const network: Network = {
+      id: newId(),
+      name,
+      driver: driver.name,
+      scope: 'local',
+      created: nowRfc3339Nano(),
+      internal: req.internal ?? false,
+      attachable: req.attachable ?? false,
+      ingress: req.ingress ?? false,
+      enableIPv4: driver.usesIpam ? enableIPv4 : false,
+      enableIPv6: driver.usesIpam ? enableIPv6 : false,
+      ipamDriver,
+      ipamOptions: { ...(req.ipamOptions ?? {}) },
+      pools,
+      options: { ...(req.options ?? {}) },
+      labels: { ...(req.labels ?? {}) },
+      predefined: false,
+    };
+    driver.validate(network, this.#ctx);
+    this.#checkBridgeNameFree(network);
+    // 2–4. Plan, apply, commit.
+    await this.#commitNew(network);
+    this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver });
+    return network;
+  }
+
+  /** A second network may not reuse a bridge name, and we never adopt a link that is not ours. */
+  #checkBridgeNameFree(network: Network): void {
+    if (network.driver !== 'bridge') return;
+    const ops = getDriver('bridge').planCreate(network, this.#ctx);
+    const first = ops[0];
+    if (first?.kind !== 'link-add') return;
+    const bridgeName = first.link.name;
+    for (const other of this.all()) {
+      if (other.driver !== 'bridge') continue;
+      const otherOps = getDriver('bridge').planCreate(other, this.#ctx);
+      const o = otherOps[0];
+      if (o?.kind === 'link-add' && o.link.name === bridgeName) {
+        throw new BerthError('ERR_NETWORK_EXISTS', `bridge name ${bridgeName} is already used by network ${other.name}`);
+      }
+    }
+    const existing = this.#kernel.listLinks(null).find((l) => l.name === bridgeName);
+    if (existing !== undefined) {
+      throw new BerthError(
+        'ERR_INVALID_PARAMETER',
+        `a link named ${bridgeName} already exists and berth does not own it: choose another ${OPT_BRIDGE_NAME}`,
+      );
+    }
+  }
+
+  async #commitNew(network: Network): Promise<void> {
+    const ops = getDriver(network.driver).planCreate(network, this.#ctx);
+    try {
+      applyAll(this.#kernel, ops);
+    } catch (err) {
+      throw withContext(`create network ${network.name}`, err);
+    }
+    try {
+      this.#store.put('network', network.id, network);
+    } catch (err) {
+      this.#teardown(network.name, getDriver(network.driver).planRemove(network, this.#ctx));
+      throw withContext(`create network ${network.name}`, err);
+    }
+    this.#networks.set(network.id, network);
+  }
+
+  /** `DELETE /networks/{id}`. */
+  async remove(term: string): Promise<Network> {
+    const network = this.find(term);
+    if (network.predefined) {
+      throw new BerthError('ERR_PREDEFINED_NETWORK', `${network.name} is a pre-defined network and cannot be removed`);
+    }
+    const eps = this.#endpoints.endpointsOn(network.id);
+    if (eps.length > 0) {
+      const list = eps.map((e) => `name:"${e.name}" id:"${e.id.slice(0, 12)}"`).join(', ');
+      throw new BerthError(
+        'ERR_NETWORK_IN_USE',
+        `error while removing network: network ${network.name} has active endpoints (${list})`,
+      );
+    }
+    // Kernel first, then the store: a crash in between leaves the network stored and its
+    // bridge re-created on restart, so an unacknowledged rm never half-happens.
+    this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
+    this.#store.delete('network', network.id);
+    this.#networks.delete(network.id);
+    this.#log.info('network removed', { id: network.id, name: network.name });
+    return network;
+  }
+
+  /** Runs teardown ops, all of them, collecting failures ("already gone" is success). */
+  #teardown(what: string, ops: readonly KernelOp[]): void {
+    const errors: Error[] = [];
+    for (const op of ops) {
+      try {
+        applyAll(this.#kernel, [op]);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    if (errors.length > 0) throw new TeardownError(what, errors);
+  }
+
+  /** `GET /networks` with Docker's filters. */
+  list(filters: Filters): Network[] {
+    let out = this.all();
+    const get = (k: string): readonly string[] | undefined => {
+      const v = filters.get(k);
+      return v === undefined || v.length === 0 ? undefined : v;
+    };
+    const driver = get('driver');
+    const name = get('name');
+    const id = get('id');
+    const label = get('label');
+    const scope = get('scope');
+    if (driver) out = out.filter((n) => matchExact(driver, n.driver));
+    if (name) out = out.filter((n) => matchAny(name, n.name));
+    if (id) out = out.filter((n) => matchAny(id, n.id));
+    if (label) out = out.filter((n) => matchLabels(label, n.labels));
+    if (scope) out = out.filter((n) => matchExact(scope, n.scope));
+    const dangling = filters.get('dangling');
+    if (dangling !== undefined && dangling.length > 0) {
+      if (dangling.length > 1) throw new BerthError('ERR_INVALID_PARAMETER', 'got more than one value for filter key "dangling"');
+      const v = dangling[0];
+      let only: boolean;
+      if (v === '1' || v === 'true') only = true;
+      else if (v === '0' || v === 'false') only = false;
+      else {
+        throw new BerthError(
+          'ERR_INVALID_PARAMETER',
+          `invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`,
+        );
+      }
+      out = out.filter((n) => {
+        const unused = !n.predefined && this.#endpoints.endpointsOn(n.id).length === 0;
+        return only ? unused : !unused;
+      });
+    }
+    const types = get('type');
+    if (types) {
+      const keep = new Set<Network>();
+      for (const t of types) {
+        if (t !== 'builtin' && t !== 'custom') throw new BerthError('ERR_INVALID_PARAMETER', `invalid filter: 'type'='${t}'`);
+        for (const n of out) if (n.predefined === (t === 'builtin')) keep.add(n);
+      }
+      out = out.filter((n) => keep.has(n));
+    }
+    return out;
+  }
+
+  /** `POST /networks/prune`: removes unused user networks; returns their names. */
+  async prune(filters: Filters): Promise<string[]> {
+    const until = filters.get('until');
+    let cutoff: number | undefined;
+    if (until !== undefined && until.length > 0) cutoff = parseUntil(until[0] as string);
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const removed: string[] = [];
+    for (const n of this.all()) {
+      if (n.predefined || this.#endpoints.endpointsOn(n.id).length > 0) continue;
+      if (cutoff !== undefined && Date.parse(n.created) >= cutoff) continue;
+      if (labels.length > 0 && !matchLabels(labels, n.labels)) continue;
+      if (notLabels.length > 0 && notLabels.some((l) => matchLabels([l], n.labels))) continue;
+      try {
+        await this.remove(n.id);
+        removed.push(n.name);
+      } catch (err) {
+        this.#log.warn('prune: could not remove network', { name: n.name, error: (err as Error).message });
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Brings the kernel in line with the store: re-creates missing bridges and addresses, and
+   * deletes links carrying our alias whose network no longer exists. Never touches links
+   * without our alias.
+   */
+  reconcile(): void {
+    const links = this.#kernel.listLinks(null);
+    const addrs = this.#kernel.listAddrs(null);
+    for (const network of this.all()) {
+      const ops = getDriver(network.driver).planReconcile(network, this.#ctx, { links, addrs });
+      if (ops.length === 0) continue;
+      try {
+        applyAll(this.#kernel, ops);
+        this.#log.info('reconcile: repaired network', { name: network.name, ops: ops.length });
+      } catch (err) {
+        this.#log.error('reconcile: could not repair network', { name: network.name, error: (err as Error).message });
+      }
+    }
+    for (const link of links) {
+      const owner = networkIdFromAlias(link.alias);
+      if (owner === undefined || this.#networks.has(owner)) continue;
+      try {
+        this.#kernel.linkDel(null, link.name);
+        this.#log.info('reconcile: removed orphan link', { link: link.name, network: owner });
+      } catch (err) {
+        this.#log.error('reconcile: could not remove orphan link', { link: link.name, error: (err as Error).message });
+      }
+    }
+  }
+}
+
+/** Names Docker accepts for networks; we also refuse control characters and absurd lengths. */
+function validateNetworkName(name: string): void {
+  if (name === '') throw new BerthError('ERR_INVALID_PARAMETER', 'invalid name: name is empty');
+  // Control characters and NUL would corrupt logs and kernel aliases; 255 bytes is more than
+  // any real name and keeps hostile requests small.
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name) || Buffer.byteLength(name) > 255) {
+    throw new BerthError('ERR_INVALID_PARAMETER', `invalid name: ${JSON.stringify(name.slice(0, 64))}`);
+  }
+}
+
+/** `until` as Docker takes it: a Unix timestamp, an RFC 3339 date, or a Go duration ago. */
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const m = /^(\d+)(h|m|s)$/.exec(v);
+  if (m) return Date.now() - Number(m[1]) * { h: 3600_000, m: 60_000, s: 1000 }[m[2] as 'h' | 'm' | 's'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new BerthError('ERR_INVALID_PARAMETER', `failed to parse value as time or duration: "${v}"`);
+  return t;
+}
