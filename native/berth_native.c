@@ -444,8 +444,9 @@ static bool sysctl_path(napi_env env, napi_value value, char *out, size_t size) 
 }
 
 /* Why the open, the write and the close all happen inside the netns: /proc/sys/net resolves
- * to the tables of the opener's netns, and a few handlers look at the writer's netns rather
- * than the file's, so doing the whole access inside is the only order that is right for all. */
+ * to the tables of the opener's netns (the integration test reads ip_forward = 1 inside and 0
+ * outside), and keeping the write inside too means no handler that consults the current
+ * task's netns can ever see the daemon's. It costs nothing: it is the same native call. */
 static napi_value SysctlWrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   char path[PATH_MAX], file[PATH_MAX];

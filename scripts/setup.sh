@@ -48,6 +48,8 @@ if [ ! -f build/Release/berth_native.node ] || [ native/berth_native.c -nt build
 fi
 log "compiling TypeScript"
 npx --no-install tsc -p tsconfig.json
+# berth-shim: the small C monitor that holds a container's stdio and records its exit status.
+node --input-type=module -e "await (await import('./dist/src/runtime/shim.js')).buildShim();"
 
 # --- 4. PATH ------------------------------------------------------------------------------
 for b in berthd berth; do

@@ -16,8 +16,10 @@ export interface ApiRequest {
   /** Path without the version prefix, e.g. `/networks/abc`. */
   readonly path: string;
   readonly query: URLSearchParams;
-  /** Raw body text ('' when none). */
+  /** Body text ('' when none). */
   readonly body: string;
+  /** Body bytes (image archives). */
+  readonly raw: Buffer;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** API version from the path prefix, or API_VERSION. */
   readonly version: string;
@@ -31,6 +33,13 @@ export interface ApiResponse {
   readonly body?: unknown;
   readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A streamed body (logs, attach, exec): written to `out` until the promise settles. When the
+   * client asked to upgrade the connection (`Connection: Upgrade`, as docker does for attach and
+   * exec), `out` is the raw socket after a `101 UPGRADED` header and `input` carries what the
+   * client sends (stdin).
+   */
+  readonly stream?: (out: NodeJS.WritableStream, input: NodeJS.ReadableStream | undefined) => Promise<void>;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;

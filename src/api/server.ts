@@ -10,14 +10,21 @@ import type { Logger } from '../engine/log.js';
 import { BERTH_VERSION } from './system.js';
 import { errorResponse, type ApiResponse, type Router } from './router.js';
 
-/** Bodies larger than this are refused: no Engine API request needs more. */
+/** Bodies larger than this are refused: no JSON request of the Engine API needs more. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Image archives (`POST /images/create?fromSrc=-`) may be larger. */
+const MAX_IMAGE_BYTES = 1024 * 1024 * 1024;
 
 /** Serves `router` on the unix socket at `socketPath`. */
 export async function serveUnix(router: Router, socketPath: string, log: Logger): Promise<http.Server> {
   await removeStaleSocket(socketPath);
   const server = http.createServer((req, res) => {
     void handle(router, req, res, log);
+  });
+  // docker hijacks the connection for attach and exec start (`Connection: Upgrade`,
+  // `Upgrade: tcp`); Node hands those requests to 'upgrade' instead of 'request'.
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    void handleUpgrade(router, req, socket, head, log);
   });
   server.keepAliveTimeout = 30_000;
   const oldMask = process.umask(0o117);
@@ -40,10 +47,10 @@ async function handle(router: Router, req: http.IncomingMessage, res: http.Serve
   const started = process.hrtime.bigint();
   let response: ApiResponse;
   try {
-    const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://berth');
+    const raw = await readBody(req, /\/images\/create$/.test(url.pathname) ? MAX_IMAGE_BYTES : MAX_BODY_BYTES);
     response = await router.dispatch(
-      { method: req.method ?? 'GET', rawPath: url.pathname, query: url.searchParams, body, headers: req.headers },
+      { method: req.method ?? 'GET', rawPath: url.pathname, query: url.searchParams, body: raw.toString('utf8'), raw, headers: req.headers },
       (err) => log.error('request failed', { method: req.method, url: req.url, error: errorText(err) }),
     );
   } catch (err) {
@@ -58,6 +65,18 @@ async function handle(router: Router, req: http.IncomingMessage, res: http.Serve
     payload = `${JSON.stringify(response.body)}\n`;
     headers['Content-Type'] = 'application/json';
   }
+  if (response.stream !== undefined) {
+    headers['Content-Type'] ??= 'application/vnd.docker.multiplexed-stream';
+    res.writeHead(response.status, headers);
+    res.flushHeaders();
+    try {
+      await response.stream(res, req);
+    } catch (err) {
+      log.warn('stream ended with an error', { url: req.url, error: errorText(err) });
+    }
+    res.end();
+    return;
+  }
   headers['Content-Length'] = String(Buffer.byteLength(payload));
   res.writeHead(response.status, headers);
   res.end(req.method === 'HEAD' ? undefined : payload);
@@ -65,20 +84,76 @@ async function handle(router: Router, req: http.IncomingMessage, res: http.Serve
   log.debug('request', { method: req.method, url: req.url, status: response.status, ms: ms.toFixed(2) });
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+/**
+ * An upgraded (hijacked) request: read the body (its start may already be in `head`), answer
+ * `101 UPGRADED`, then the stream owns the raw socket in both directions.
+ */
+async function handleUpgrade(
+  router: Router,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+  log: Logger,
+): Promise<void> {
+  socket.on('error', () => undefined);
+  const length = Number(req.headers['content-length'] ?? 0);
+  let body = head;
+  while (body.length < length) {
+    const chunk: Buffer | null = await new Promise((resolve) => {
+      socket.once('data', resolve);
+      socket.once('end', () => resolve(null));
+    });
+    if (chunk === null) break;
+    body = Buffer.concat([body, chunk]);
+  }
+  const rest = body.subarray(length);
+  if (rest.length > 0) socket.unshift(rest);
+  const url = new URL(req.url ?? '/', 'http://berth');
+  const response = await router.dispatch(
+    {
+      method: req.method ?? 'POST',
+      rawPath: url.pathname,
+      query: url.searchParams,
+      body: body.subarray(0, length).toString('utf8'),
+      raw: body.subarray(0, length),
+      headers: req.headers,
+    },
+    (err) => log.error('request failed', { method: req.method, url: req.url, error: errorText(err) }),
+  );
+  if (response.stream === undefined) {
+    const payload = response.body === undefined ? '' : `${JSON.stringify(response.body)}\n`;
+    socket.end(
+      `HTTP/1.1 ${response.status} ${http.STATUS_CODES[response.status] ?? ''}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+    );
+    return;
+  }
+  socket.write(
+    'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n' +
+      'Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+  );
+  try {
+    await response.stream(socket, socket);
+  } catch (err) {
+    log.warn('hijacked stream ended with an error', { url: req.url, error: errorText(err) });
+  }
+  socket.end();
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BerthError('ERR_INVALID_PARAMETER', `request body too large: more than ${MAX_BODY_BYTES} bytes`));
+      if (size > limit) {
+        reject(new BerthError('ERR_INVALID_PARAMETER', `request body too large: more than ${limit} bytes`));
         req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

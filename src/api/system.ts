@@ -16,7 +16,7 @@ export interface SystemInfo {
   readonly id: string;
   /** Counts of containers by state (filled in by the container layer). */
   readonly containers: () => { total: number; running: number; paused: number; stopped: number };
-  readonly images: () => number;
+  readonly images: () => Promise<number>;
 }
 
 const pingHeaders = {
@@ -54,8 +54,9 @@ export function addSystemRoutes(router: Router, info: SystemInfo): void {
     };
   });
 
-  router.add('GET', '/info', () => {
+  router.add('GET', '/info', async () => {
     const c = info.containers();
+    const images = await info.images();
     return {
       status: 200,
       body: {
@@ -64,7 +65,7 @@ export function addSystemRoutes(router: Router, info: SystemInfo): void {
         ContainersRunning: c.running,
         ContainersPaused: c.paused,
         ContainersStopped: c.stopped,
-        Images: info.images(),
+        Images: images,
         Driver: 'overlay',
         DriverStatus: [],
         Plugins: { Volume: [], Network: builtinDriverNames(), Authorization: null, Log: ['json-file'] },

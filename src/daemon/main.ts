@@ -7,13 +7,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
+import { addContainerRoutes } from '../api/containers.js';
 import { addNetworkRoutes } from '../api/networks.js';
 import { Router } from '../api/router.js';
 import { serveUnix } from '../api/server.js';
 import { addSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { DAEMON_USAGE, parseDaemonArgs, type DaemonConfig } from '../config/daemon-config.js';
 import { createLogger, type Logger } from '../engine/log.js';
+import { ContainerController } from '../engine/containers.js';
 import { NetworkController } from '../engine/networks.js';
+import { ensureBusyboxImage, listImages } from '../runtime/images.js';
+import { RuncRuntime } from '../runtime/runc.js';
 import { NetlinkKernel } from '../kernel/netlink-kernel.js';
 import { Store } from '../store/store.js';
 
@@ -34,17 +38,51 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const store = Store.open(path.join(config.root, 'berth.db'));
   const kernel = new NetlinkKernel();
   const networks = new NetworkController({ store, kernel, config, log });
+  const runtime = new RuncRuntime({ root: config.root, execRoot: config.execRoot });
+  const containers = new ContainerController({ store, kernel, networks, runtime, config, log });
   await networks.init();
+  await containers.init();
+  await ensureBusyboxImage(config.root);
 
   const router = new Router();
   addSystemRoutes(router, {
     root: config.root,
     name: os.hostname(),
     id: daemonId(store),
-    containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
-    images: () => 0,
+    containers: () => containers.counts(),
+    images: async () => (await listImages(config.root)).length,
   });
-  addNetworkRoutes(router, networks);
+  addNetworkRoutes(
+    router,
+    networks,
+    (networkId) => {
+      const out: Record<string, unknown> = {};
+      for (const { container, endpoint } of containers.runningOn(networkId)) {
+        out[container.id] = {
+          Name: container.name,
+          EndpointID: endpoint.id,
+          MacAddress: endpoint.ifName === '' ? '' : endpoint.mac,
+          IPv4Address: endpoint.ipv4 ?? '',
+          IPv6Address: endpoint.ipv6 ?? '',
+        };
+      }
+      return out;
+    },
+    {
+      connect: (net, body) =>
+        containers.connect(net, body.Container, {
+          aliases: body.EndpointConfig?.Aliases ?? [],
+          ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address ?? undefined,
+          ipv6Address: body.EndpointConfig?.IPAMConfig?.IPv6Address ?? undefined,
+          macAddress: body.EndpointConfig?.MacAddress ?? undefined,
+          links: body.EndpointConfig?.Links ?? [],
+          driverOpts: body.EndpointConfig?.DriverOpts ?? {},
+        }),
+      disconnect: (net, body) => containers.disconnect(net, body.Container, body.Force ?? false),
+    },
+  );
+  addContainerRoutes(router, { containers, networks, runtime, root: config.root });
+
   const server = await serveUnix(router, config.socketPath, log);
   log.info('berthd ready', { version: BERTH_VERSION, socket: config.socketPath, root: config.root, pid: process.pid });
 

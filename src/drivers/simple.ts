@@ -13,6 +13,8 @@ function noKernelWork(name: 'host' | 'null'): NetworkDriver {
     planCreate: () => [],
     planRemove: () => [],
     planReconcile: () => [],
+    planJoin: () => [],
+    planLeave: () => [],
   };
 }
 

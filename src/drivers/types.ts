@@ -4,6 +4,7 @@
  * Endpoint planning (container joins) extends this contract in the containers work.
  */
 import type { KernelOp, LinkState, AddrState } from '../kernel/types.js';
+import type { Endpoint } from '../model/container.js';
 import type { DriverName, Network } from '../model/network.js';
 
 /** Daemon-wide settings a driver may need. */
@@ -33,6 +34,28 @@ export interface NetworkDriver {
   planRemove(network: Network, ctx: DriverContext): KernelOp[];
   /** Kernel work to bring what exists back in line with the network (after a restart). Pure. */
   planReconcile(network: Network, ctx: DriverContext, now: KernelSnapshot): KernelOp[];
+  /**
+   * Kernel work to plug an endpoint into a sandbox (a container netns that exists, `lo` up).
+   * Pure. Drivers without interfaces (host, null) return [].
+   */
+  planJoin(network: Network, endpoint: Endpoint, join: JoinContext, ctx: DriverContext): KernelOp[];
+  /** Kernel work to unplug an endpoint from a running sandbox. Pure. */
+  planLeave(network: Network, endpoint: Endpoint, netns: string): KernelOp[];
+}
+
+/** Where and how an endpoint joins. */
+export interface JoinContext {
+  /** The sandbox: path of the container's netns bind mount. */
+  readonly netns: string;
+  /** Name of the host-side interface (`veth` + 7 hex, new on every start: names are never reused at once). */
+  readonly hostIfName: string;
+  /** This endpoint gives the sandbox its default route(s). */
+  readonly gateway: boolean;
+}
+
+/** IFLA_IFALIAS of an endpoint's host-side interface. */
+export function endpointAlias(endpointId: string): string {
+  return `${OWNER_ALIAS_PREFIX}ep:${endpointId}`;
 }
 
 /** IFLA_IFALIAS prefix marking links berth owns: `berth:net:<network id>`. */

@@ -59,7 +59,7 @@ export class FakeKernel implements Kernel {
   readonly netnsDirs: string[] = [];
   /** Arguments of `release` calls (undefined = all). */
   readonly released: (NetnsRef | undefined)[] = [];
-  /** Index in `ops` at which the next mutating call fails; undefined = never. */
+  /** Index in `ops` at which a mutating call fails, once (then reset); undefined = never. */
   failAt: number | undefined;
   /** errno of the injected failure. */
   failErrno: number;
@@ -312,7 +312,7 @@ export class FakeKernel implements Kernel {
   #mutate(op: KernelOp, netns: NetnsRef, change: () => void): void {
     const description = describeOp(op);
     if (this.failAt === this.ops.length) {
-      // One shot: the undo that follows must be able to run.
+      // One shot: the undo that follows runs (and records) at the same index.
       this.failAt = undefined;
       throw kernelErrorFromErrno({ op: description, netns, errno: this.failErrno, detail: 'injected failure' });
     }

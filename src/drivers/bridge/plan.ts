@@ -4,8 +4,16 @@
  * come and go — KERNEL-NOTES "Bridges") and an alias that marks it as berth's.
  */
 import type { KernelOp } from '../../kernel/types.js';
+import type { Endpoint } from '../../model/container.js';
 import type { Network } from '../../model/network.js';
-import { networkAlias, type DriverContext, type KernelSnapshot, type NetworkDriver } from '../types.js';
+import {
+  endpointAlias,
+  networkAlias,
+  type DriverContext,
+  type JoinContext,
+  type KernelSnapshot,
+  type NetworkDriver,
+} from '../types.js';
 import { parseBridgeOptions } from './options.js';
 
 /** Deterministic locally-administered MAC for a network's bridge, so a re-created bridge keeps it. */
@@ -70,4 +78,49 @@ export const bridgeDriver: NetworkDriver = {
     }
     return ops;
   },
+
+  planJoin(network: Network, endpoint: Endpoint, join: JoinContext, ctx: DriverContext): KernelOp[] {
+    const opts = parseBridgeOptions(network.id, network.options, ctx);
+    const ns = join.netns;
+    // One message makes the pair with its peer already inside the sandbox, enslaved and up on
+    // the host side. The peer cannot be brought up in that message (ENOTCONN, KERNEL-NOTES):
+    // it is brought up from a socket inside the sandbox.
+    const ops: KernelOp[] = [
+      {
+        kind: 'link-add',
+        netns: null,
+        link: {
+          name: join.hostIfName,
+          info: { kind: 'veth', peerName: endpoint.ifName, peerNetns: ns, peerMac: endpoint.mac, peerMtu: opts.mtu },
+          mtu: opts.mtu,
+          master: opts.bridgeName,
+          up: true,
+          alias: endpointAlias(endpoint.id),
+        },
+      },
+    ];
+    if (endpoint.ipv4 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv4 });
+    if (endpoint.ipv6 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv6 });
+    ops.push({ kind: 'link-set', netns: ns, name: endpoint.ifName, up: true });
+    if (join.gateway) ops.push(...planGatewayRoutes(network, endpoint, ns));
+    return ops;
+  },
+
+  planLeave(_network: Network, endpoint: Endpoint, netns: string): KernelOp[] {
+    // Deleting the sandbox end deletes the pair (and the bridge port) with it.
+    return [{ kind: 'link-del', netns, name: endpoint.ifName }];
+  },
 };
+
+/** Default routes through an endpoint's network gateways (v4 and, if any, v6). */
+export function planGatewayRoutes(network: Network, endpoint: Endpoint, netns: string): KernelOp[] {
+  const ops: KernelOp[] = [];
+  for (const pool of network.pools) {
+    if (pool.gateway === '') continue;
+    const v6 = pool.subnet.includes(':');
+    if (v6 ? endpoint.ipv6 === undefined : endpoint.ipv4 === undefined) continue;
+    if (ops.some((o) => o.kind === 'route-add' && o.dst === (v6 ? 'default6' : 'default'))) continue;
+    ops.push({ kind: 'route-add', netns, dst: v6 ? 'default6' : 'default', via: pool.gateway, dev: endpoint.ifName });
+  }
+  return ops;
+}

@@ -166,7 +166,7 @@ export function decodeRoute(payload: Buffer): RouteRecord | undefined {
 export function decodeError(message: NlMessage): NlErrorInfo {
   const payload = message.payload;
   if (payload.length < 4) throw new MalformedNetlinkError(`nlmsgerr of ${payload.length} bytes`);
-  const errno = -s32(payload, 0);
+  const errno = -s32(payload, 0) | 0; // | 0: no -0 for an ack
   if ((message.flags & C.NLM_F_ACK_TLVS) === 0) return { errno };
   // The TLVs follow struct nlmsgerr, which ends with our request's header and, unless the
   // socket asked for capped acks (NLM_F_CAPPED), the rest of our request.
@@ -186,5 +186,5 @@ export function decodeError(message: NlMessage): NlErrorInfo {
 
 /** The errno an NLMSG_DONE carries (0 when the dump completed). */
 export function decodeDoneErrno(message: NlMessage): number {
-  return message.payload.length >= 4 ? -s32(message.payload, 0) : 0;
+  return message.payload.length >= 4 ? -s32(message.payload, 0) | 0 : 0;
 }

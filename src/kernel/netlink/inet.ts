@@ -84,15 +84,6 @@ export function broadcastOf(cidr: CidrBytes): Buffer {
   return out;
 }
 
-/** Zero the host bits: `10.1.2.3/24` → network `10.1.2.0`. */
-export function networkOf(cidr: CidrBytes): Buffer {
-  const out = Buffer.from(cidr.bytes);
-  for (let bit = cidr.prefixLength; bit < out.length * 8; bit++) {
-    out[bit >> 3] = (out[bit >> 3] ?? 0) & ~(0x80 >> (bit & 7));
-  }
-  return out;
-}
-
 function parseIpv6(text: string): Buffer {
   // isIPv6 has validated the syntax; expand "::" and a trailing dotted IPv4 part.
   let head = text;

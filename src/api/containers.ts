@@ -1,0 +1,658 @@
+/**
+ * `/containers`, `/exec` and `/images` routes of the Engine API, and the mapping of berth's
+ * containers to Docker's JSON (`ContainerJSON`, `Container` list items, `EndpointSettings`).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { z } from 'zod';
+import { BerthError, invalid } from '../errors.js';
+import type { ContainerController } from '../engine/containers.js';
+import { matchAny, matchExact, matchLabels, parseFilters } from '../engine/filters.js';
+import type { NetworkController } from '../engine/networks.js';
+import type { Container, Endpoint } from '../model/container.js';
+import type { Network } from '../model/network.js';
+import { parseLogLine } from '../runtime/json-log.js';
+import { getImage, importImage, listImages, removeImage, type Image } from '../runtime/images.js';
+import type { RuncRuntime } from '../runtime/runc.js';
+import { parseBody, StringMap } from './body.js';
+import type { Router } from './router.js';
+import { frame, STDERR, STDOUT, writeAll } from './streams.js';
+
+const StrOrList = z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullish();
+
+const EndpointSettingsBody = z.object({
+  IPAMConfig: z
+    .object({ IPv4Address: z.string().nullish(), IPv6Address: z.string().nullish(), LinkLocalIPs: z.array(z.string()).nullish() })
+    .nullish(),
+  Links: z.array(z.string()).nullish(),
+  Aliases: z.array(z.string()).nullish(),
+  MacAddress: z.string().nullish(),
+  DriverOpts: StringMap,
+});
+
+const CreateBody = z.object({
+  Hostname: z.string().nullish(),
+  Domainname: z.string().nullish(),
+  User: z.string().nullish(),
+  Tty: z.boolean().nullish(),
+  OpenStdin: z.boolean().nullish(),
+  Env: z.array(z.string()).nullish(),
+  Cmd: StrOrList,
+  Entrypoint: StrOrList,
+  Image: z.string(),
+  WorkingDir: z.string().nullish(),
+  Labels: StringMap,
+  MacAddress: z.string().nullish(),
+  ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
+  HostConfig: z
+    .object({
+      NetworkMode: z.string().nullish(),
+      PortBindings: z
+        .record(z.string(), z.array(z.object({ HostIp: z.string().nullish(), HostPort: z.string().nullish() })).nullish())
+        .nullish(),
+      PublishAllPorts: z.boolean().nullish(),
+      Dns: z.array(z.string()).nullish(),
+      DnsSearch: z.array(z.string()).nullish(),
+      DnsOptions: z.array(z.string()).nullish(),
+      ExtraHosts: z.array(z.string()).nullish(),
+      Links: z.array(z.string()).nullish(),
+      AutoRemove: z.boolean().nullish(),
+      RestartPolicy: z.object({ Name: z.string().nullish(), MaximumRetryCount: z.number().nullish() }).nullish(),
+    })
+    .nullish(),
+  NetworkingConfig: z.object({ EndpointsConfig: z.record(z.string(), EndpointSettingsBody.nullish()).nullish() }).nullish(),
+});
+
+const ExecCreateBody = z.object({
+  Cmd: StrOrList,
+  Env: z.array(z.string()).nullish(),
+  WorkingDir: z.string().nullish(),
+  Tty: z.boolean().nullish(),
+  AttachStdin: z.boolean().nullish(),
+  AttachStdout: z.boolean().nullish(),
+  AttachStderr: z.boolean().nullish(),
+  Detach: z.boolean().nullish(),
+  User: z.string().nullish(),
+});
+const ExecStartBody = z.object({ Detach: z.boolean().nullish(), Tty: z.boolean().nullish() });
+
+/** Host port specs like `8080` or `8000-8010`: validated here, published by the firewall. */
+function checkPortKey(key: string): void {
+  if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key)) throw invalid(`invalid port specification: "${key}"`);
+}
+
+/** An exec instance (kept in memory, as Docker does). */
+interface ExecInstance {
+  readonly id: string;
+  readonly containerId: string;
+  readonly cmd: readonly string[];
+  readonly env: readonly string[];
+  readonly workingDir: string;
+  readonly tty: boolean;
+  readonly attachStdin: boolean;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+}
+
+/** Docker's `EndpointSettings` of one endpoint (empty addresses unless the container runs). */
+function toEndpointSettings(c: Container, e: Endpoint, n: Network): Record<string, unknown> {
+  const running = c.state.status === 'running';
+  const pool4 = n.pools.find((p) => !p.subnet.includes(':'));
+  const pool6 = n.pools.find((p) => p.subnet.includes(':'));
+  const [ip4 = '', len4 = '0'] = running && e.ipv4 !== undefined ? e.ipv4.split('/') : [];
+  const [ip6 = '', len6 = '0'] = running && e.ipv6 !== undefined ? e.ipv6.split('/') : [];
+  const dnsNames = n.predefined ? null : [c.name, c.id.slice(0, 12), ...e.aliases];
+  return {
+    IPAMConfig: null,
+    Links: e.links.length > 0 ? e.links : null,
+    Aliases: e.aliases.length > 0 ? e.aliases : null,
+    MacAddress: running ? e.mac : '',
+    DriverOpts: null,
+    GwPriority: 0,
+    NetworkID: n.id,
+    EndpointID: running ? e.id : '',
+    Gateway: running && ip4 !== '' ? (pool4?.gateway ?? '') : '',
+    IPAddress: ip4,
+    IPPrefixLen: Number(len4),
+    IPv6Gateway: running && ip6 !== '' ? (pool6?.gateway ?? '') : '',
+    GlobalIPv6Address: ip6,
+    GlobalIPv6PrefixLen: Number(len6),
+    DNSNames: dnsNames,
+  };
+}
+
+/** "Up 3 seconds", "Exited (0) 2 minutes ago", "Created": Docker's human status. */
+export function humanStatus(c: Container, now = Date.now()): string {
+  const ago = (iso: string): string => humanDuration(now - Date.parse(iso));
+  switch (c.state.status) {
+    case 'running':
+      return `Up ${ago(c.state.startedAt)}`;
+    case 'exited':
+      return `Exited (${c.state.exitCode}) ${ago(c.state.finishedAt)} ago`;
+    case 'created':
+      return 'Created';
+    default:
+      return c.state.status[0]?.toUpperCase() + c.state.status.slice(1);
+  }
+}
+
+/** Go's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+/** Registers container, exec and image routes. */
+export function addContainerRoutes(
+  router: Router,
+  deps: { containers: ContainerController; networks: NetworkController; runtime: RuncRuntime; root: string },
+): void {
+  const { containers, networks, runtime, root } = deps;
+  const execs = new Map<string, ExecInstance>();
+  const netById = (id: string): Network | undefined => networks.all().find((n) => n.id === id);
+
+  const networksOf = (c: Container): Record<string, unknown> => {
+    const owner = containers.ownerOf(c);
+    const out: Record<string, unknown> = {};
+    for (const e of containers.endpointsOf((owner ?? c).id)) {
+      const n = netById(e.networkId);
+      if (n !== undefined && owner === undefined) out[n.name] = toEndpointSettings(c, e, n);
+    }
+    return out;
+  };
+
+  const ports = (c: Container): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const p of c.config.exposedPorts) out[p.includes('/') ? p : `${p}/tcp`] = null;
+    return out;
+  };
+
+  const inspect = (c: Container): Record<string, unknown> => {
+    const nets = networksOf(c);
+    const bridge = nets['bridge'] as Record<string, unknown> | undefined;
+    const running = c.state.status === 'running';
+    const dir = `${root}/containers/${c.id}`;
+    const mode = c.hostConfig.networkMode;
+    const sandbox = running && mode !== 'host' && !mode.startsWith('container:') ? containers.sandboxOf(c.id) ?? '' : '';
+    return {
+      Id: c.id,
+      Created: c.created,
+      Path: (c.config.entrypoint ?? [])[0] ?? c.config.cmd[0] ?? '',
+      Args: [...(c.config.entrypoint ?? []), ...c.config.cmd].slice(1),
+      State: {
+        Status: c.state.status,
+        Running: running,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: c.state.pid,
+        ExitCode: c.state.exitCode,
+        Error: c.state.error,
+        StartedAt: c.state.startedAt,
+        FinishedAt: c.state.finishedAt,
+      },
+      Image: c.config.imageId,
+      ResolvConfPath: `${dir}/resolv.conf`,
+      HostnamePath: `${dir}/hostname`,
+      HostsPath: `${dir}/hosts`,
+      LogPath: runtime.paths(c.id).log,
+      Name: `/${c.name}`,
+      RestartCount: c.restartCount,
+      Driver: 'overlay',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: {
+        NetworkMode: mode,
+        PortBindings: Object.fromEntries(
+          Object.entries(c.hostConfig.portBindings).map(([k, v]) => [k, v.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }))]),
+        ),
+        PublishAllPorts: c.hostConfig.publishAllPorts,
+        Dns: c.hostConfig.dns,
+        DnsSearch: c.hostConfig.dnsSearch,
+        DnsOptions: c.hostConfig.dnsOptions,
+        ExtraHosts: c.hostConfig.extraHosts.length > 0 ? c.hostConfig.extraHosts : null,
+        Links: c.hostConfig.links.length > 0 ? c.hostConfig.links : null,
+        AutoRemove: c.hostConfig.autoRemove,
+        RestartPolicy: { Name: c.hostConfig.restartPolicy.name, MaximumRetryCount: c.hostConfig.restartPolicy.maximumRetryCount },
+        LogConfig: { Type: 'json-file', Config: {} },
+      },
+      GraphDriver: { Name: 'overlay', Data: null },
+      Mounts: [],
+      Config: {
+        Hostname: c.config.hostname,
+        Domainname: c.config.domainname,
+        User: c.config.user,
+        AttachStdin: false,
+        AttachStdout: !c.config.tty,
+        AttachStderr: !c.config.tty,
+        ExposedPorts: c.config.exposedPorts.length > 0 ? Object.fromEntries(c.config.exposedPorts.map((p) => [p, {}])) : undefined,
+        Tty: c.config.tty,
+        OpenStdin: c.config.openStdin,
+        StdinOnce: false,
+        Env: c.config.env,
+        Cmd: c.config.cmd,
+        Image: c.config.image,
+        Volumes: null,
+        WorkingDir: c.config.workingDir,
+        Entrypoint: c.config.entrypoint,
+        OnBuild: null,
+        Labels: c.config.labels,
+      },
+      NetworkSettings: {
+        Bridge: '',
+        SandboxID: sandbox === '' ? '' : c.id,
+        SandboxKey: sandbox,
+        Ports: ports(c),
+        HairpinMode: false,
+        LinkLocalIPv6Address: '',
+        LinkLocalIPv6PrefixLen: 0,
+        SecondaryIPAddresses: null,
+        SecondaryIPv6Addresses: null,
+        EndpointID: bridge?.['EndpointID'] ?? '',
+        Gateway: bridge?.['Gateway'] ?? '',
+        GlobalIPv6Address: bridge?.['GlobalIPv6Address'] ?? '',
+        GlobalIPv6PrefixLen: bridge?.['GlobalIPv6PrefixLen'] ?? 0,
+        IPAddress: bridge?.['IPAddress'] ?? '',
+        IPPrefixLen: bridge?.['IPPrefixLen'] ?? 0,
+        IPv6Gateway: bridge?.['IPv6Gateway'] ?? '',
+        MacAddress: bridge?.['MacAddress'] ?? '',
+        Networks: nets,
+      },
+    };
+  };
+
+  const listItem = (c: Container): Record<string, unknown> => ({
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.config.image,
+    ImageID: c.config.imageId,
+    Command: [...(c.config.entrypoint ?? []), ...c.config.cmd].join(' '),
+    Created: Math.floor(Date.parse(c.created) / 1000),
+    Ports: [],
+    Labels: c.config.labels,
+    State: c.state.status,
+    Status: humanStatus(c),
+    HostConfig: { NetworkMode: c.hostConfig.networkMode },
+    NetworkSettings: { Networks: networksOf(c) },
+    Mounts: [],
+  });
+
+  // --- containers ---------------------------------------------------------------------------
+
+  router.add('POST', '/containers/create', async (req) => {
+    const b = parseBody(CreateBody, req.body);
+    const hc = b.HostConfig ?? {};
+    const portBindings: Record<string, { hostIp: string; hostPort: string }[]> = {};
+    for (const [k, v] of Object.entries(hc.PortBindings ?? {})) {
+      checkPortKey(k);
+      portBindings[k] = (v ?? []).map((x) => ({ hostIp: x.HostIp ?? '', hostPort: x.HostPort ?? '' }));
+    }
+    const exposed = Object.keys(b.ExposedPorts ?? {});
+    for (const k of exposed) checkPortKey(k);
+    const endpoints: Record<string, Parameters<ContainerController['connect']>[2]> = {};
+    for (const [net, s] of Object.entries(b.NetworkingConfig?.EndpointsConfig ?? {})) {
+      endpoints[net] = {
+        aliases: s?.Aliases ?? [],
+        ipv4Address: s?.IPAMConfig?.IPv4Address ?? undefined,
+        ipv6Address: s?.IPAMConfig?.IPv6Address ?? undefined,
+        macAddress: s?.MacAddress ?? undefined,
+        links: s?.Links ?? [],
+        driverOpts: s?.DriverOpts ?? {},
+      };
+    }
+    const { container, warnings } = await containers.create({
+      name: req.query.get('name') ?? undefined,
+      image: b.Image,
+      cmd: b.Cmd ?? undefined,
+      entrypoint: b.Entrypoint === null ? undefined : (b.Entrypoint ?? undefined),
+      env: b.Env ?? [],
+      workingDir: b.WorkingDir ?? '',
+      user: b.User ?? '',
+      tty: b.Tty ?? false,
+      openStdin: b.OpenStdin ?? false,
+      hostname: b.Hostname ?? '',
+      domainname: b.Domainname ?? '',
+      labels: b.Labels ?? {},
+      exposedPorts: exposed,
+      macAddress: b.MacAddress ?? undefined,
+      hostConfig: {
+        networkMode: hc.NetworkMode ?? 'bridge',
+        portBindings,
+        publishAllPorts: hc.PublishAllPorts ?? false,
+        dns: hc.Dns ?? [],
+        dnsSearch: hc.DnsSearch ?? [],
+        dnsOptions: hc.DnsOptions ?? [],
+        extraHosts: hc.ExtraHosts ?? [],
+        links: hc.Links ?? [],
+        autoRemove: hc.AutoRemove ?? false,
+        restartPolicy: { name: hc.RestartPolicy?.Name ?? 'no', maximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+      },
+      endpoints,
+    });
+    return { status: 201, body: { Id: container.id, Warnings: warnings } };
+  });
+
+  router.add('GET', '/containers/json', (req) => {
+    const all = ['1', 'true', 'True'].includes(req.query.get('all') ?? '');
+    const filters = parseFilters(req.query.get('filters'), ['id', 'name', 'label', 'status', 'network', 'ancestor', 'exited']);
+    let list = containers.all().filter((c) => all || c.state.status === 'running' || filters.has('status'));
+    const f = (k: string) => filters.get(k) ?? [];
+    if (f('id').length) list = list.filter((c) => f('id').some((v) => c.id.startsWith(v)));
+    if (f('name').length) list = list.filter((c) => matchAny(f('name'), c.name));
+    if (f('label').length) list = list.filter((c) => matchLabels(f('label'), c.config.labels));
+    if (f('status').length) list = list.filter((c) => matchExact(f('status'), c.state.status));
+    if (f('exited').length) list = list.filter((c) => c.state.status === 'exited' && f('exited').includes(String(c.state.exitCode)));
+    if (f('ancestor').length) list = list.filter((c) => f('ancestor').some((a) => c.config.image === a || c.config.imageId.startsWith(a)));
+    if (f('network').length) {
+      list = list.filter((c) =>
+        containers.endpointsOf(c.id).some((e) => {
+          const n = netById(e.networkId);
+          return n !== undefined && f('network').some((v) => v === n.name || n.id.startsWith(v));
+        }),
+      );
+    }
+    list.sort((a, b) => (a.created < b.created ? 1 : -1));
+    const limit = Number(req.query.get('limit') ?? -1);
+    if (limit > 0) list = list.slice(0, limit);
+    return { status: 200, body: list.map(listItem) };
+  });
+
+  router.add('GET', '/containers/{id}/json', (req) => ({ status: 200, body: inspect(containers.find(req.params['id'] ?? '')) }));
+
+  router.add('POST', '/containers/{id}/start', async (req) => {
+    const started = await containers.start(req.params['id'] ?? '');
+    return { status: started ? 204 : 304 };
+  });
+
+  router.add('POST', '/containers/{id}/stop', async (req) => {
+    const t = req.query.get('t') ?? req.query.get('timeout');
+    const stopped = await containers.stop(req.params['id'] ?? '', t === null ? undefined : Number(t));
+    return { status: stopped ? 204 : 304 };
+  });
+
+  router.add('POST', '/containers/{id}/restart', async (req) => {
+    const t = req.query.get('t') ?? req.query.get('timeout');
+    await containers.restart(req.params['id'] ?? '', t === null ? undefined : Number(t));
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/kill', async (req) => {
+    await containers.kill(req.params['id'] ?? '', req.query.get('signal') ?? 'SIGKILL');
+    return { status: 204 };
+  });
+
+  // The status line goes out at once and the body when the container exits: docker run waits
+  // for the response headers of its `wait?condition=next-exit` before it starts the container.
+  router.add('POST', '/containers/{id}/wait', (req) => {
+    const waiting = containers.wait(req.params['id'] ?? '', req.query.get('condition') || 'not-running');
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      stream: async (out) => {
+        const code = await waiting;
+        await writeAll(out, Buffer.from(`${JSON.stringify({ StatusCode: code, Error: null })}\n`));
+      },
+    };
+  });
+
+  router.add('DELETE', '/containers/{id}', async (req) => {
+    const force = ['1', 'true', 'True'].includes(req.query.get('force') ?? '');
+    await containers.remove(req.params['id'] ?? '', { force });
+    return { status: 204 };
+  });
+
+  /** Streams a container's log: what is there, then (follow) what comes until it stops. */
+  const logStream = (c: Container, opts: { follow: boolean; stdout: boolean; stderr: boolean; tail: number | undefined; fromEnd: boolean }) =>
+    async (out: NodeJS.WritableStream): Promise<void> => {
+      const file = runtime.paths(c.id).log;
+      let offset = 0;
+      let pending = '';
+      if (opts.fromEnd) offset = fileSize(file);
+      let first = true;
+      for (;;) {
+        const size = fileSize(file);
+        if (size > offset) {
+          const fd = fs.openSync(file, 'r');
+          const buf = Buffer.alloc(size - offset);
+          fs.readSync(fd, buf, 0, buf.length, offset);
+          fs.closeSync(fd);
+          offset = size;
+          pending += buf.toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          let entries = lines.map(parseLogLine).filter((e) => e !== null);
+          if (first && opts.tail !== undefined) entries = entries.slice(Math.max(0, entries.length - opts.tail));
+          for (const e of entries) {
+            if ((e.stream === 'stdout' && !opts.stdout) || (e.stream === 'stderr' && !opts.stderr)) continue;
+            await writeAll(out, c.config.tty ? Buffer.from(e.log) : frame(e.stream === 'stdout' ? STDOUT : STDERR, Buffer.from(e.log)));
+          }
+        }
+        first = false;
+        if (!opts.follow) return;
+        const now = containers.all().find((x) => x.id === c.id);
+        if (now === undefined || now.state.status !== 'running') {
+          if (fileSize(file) <= offset) return;
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+  router.add('GET', '/containers/{id}/logs', (req) => {
+    const c = containers.find(req.params['id'] ?? '');
+    const q = (k: string) => ['1', 'true', 'True'].includes(req.query.get(k) ?? '');
+    if (!q('stdout') && !q('stderr')) throw invalid('You must choose at least one stream');
+    const tailRaw = req.query.get('tail') ?? 'all';
+    const tail = tailRaw === 'all' || tailRaw === '' ? undefined : Number(tailRaw);
+    return {
+      status: 200,
+      headers: { 'Content-Type': c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' },
+      stream: logStream(c, { follow: q('follow'), stdout: q('stdout'), stderr: q('stderr'), tail, fromEnd: false }),
+    };
+  });
+
+  // docker run (attached) attaches before it starts the container: stream new output until exit.
+  router.add('POST', '/containers/{id}/attach', (req) => {
+    const c = containers.find(req.params['id'] ?? '');
+    const q = (k: string) => ['1', 'true', 'True'].includes(req.query.get(k) ?? '');
+    return {
+      status: 200,
+      stream: async (out) => {
+        // Wait for the start that follows the attach, then follow the log from its end.
+        const deadline = Date.now() + 30_000;
+        while (containers.find(c.id).state.status !== 'running' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await logStream(c, { follow: true, stdout: q('stdout') || !q('stderr'), stderr: q('stderr') || !q('stdout'), tail: undefined, fromEnd: false })(out);
+      },
+    };
+  });
+
+  router.add('POST', '/containers/{id}/resize', () => ({ status: 200 }));
+
+  // --- exec ---------------------------------------------------------------------------------
+
+  router.add('POST', '/containers/{id}/exec', (req) => {
+    const c = containers.find(req.params['id'] ?? '');
+    const b = parseBody(ExecCreateBody, req.body);
+    if (c.state.status !== 'running') {
+      throw new BerthError('ERR_CONTAINER_STATE', `container ${c.id} is not running`);
+    }
+    const cmd = b.Cmd ?? [];
+    if (cmd.length === 0) throw invalid('No exec command specified');
+    const id = randomBytes(32).toString('hex');
+    execs.set(id, {
+      id,
+      containerId: c.id,
+      cmd,
+      env: b.Env ?? [],
+      workingDir: b.WorkingDir ?? '',
+      tty: b.Tty ?? false,
+      attachStdin: b.AttachStdin ?? false,
+      running: false,
+      exitCode: null,
+      pid: 0,
+    });
+    return { status: 201, body: { Id: id } };
+  });
+
+  router.add('POST', '/exec/{id}/start', (req) => {
+    const ex = execs.get(req.params['id'] ?? '');
+    if (ex === undefined) throw new BerthError('ERR_EXEC_NOT_FOUND', `No such exec instance: ${req.params['id']}`);
+    const b = parseBody(ExecStartBody, req.body);
+    if (ex.running || ex.exitCode !== null) throw new BerthError('ERR_CONTAINER_STATE', `Exec command ${ex.id} has already run`);
+    ex.running = true;
+    const runIt = async () => {
+      try {
+        const r = await runtime.exec(ex.containerId, {
+          args: ex.cmd,
+          env: ex.env,
+          ...(ex.workingDir !== '' ? { cwd: ex.workingDir } : {}),
+          ...(ex.tty ? { tty: true } : {}),
+        });
+        ex.exitCode = r.exitCode;
+        return r;
+      } catch (err) {
+        ex.exitCode = 126;
+        throw err;
+      } finally {
+        ex.running = false;
+      }
+    };
+    if (b.Detach) {
+      void runIt().catch(() => undefined);
+      return { status: 200 };
+    }
+    return {
+      status: 200,
+      stream: async (out) => {
+        try {
+          const r = await runIt();
+          await writeAll(out, frame(STDOUT, r.stdout));
+          await writeAll(out, frame(STDERR, r.stderr));
+        } catch (err) {
+          await writeAll(out, frame(STDERR, Buffer.from(`${(err as Error).message}\n`)));
+        }
+      },
+    };
+  });
+
+  router.add('GET', '/exec/{id}/json', (req) => {
+    const ex = execs.get(req.params['id'] ?? '');
+    if (ex === undefined) throw new BerthError('ERR_EXEC_NOT_FOUND', `No such exec instance: ${req.params['id']}`);
+    return {
+      status: 200,
+      body: {
+        ID: ex.id,
+        Running: ex.running,
+        ExitCode: ex.exitCode,
+        ProcessConfig: { tty: ex.tty, entrypoint: ex.cmd[0], arguments: ex.cmd.slice(1), privileged: false, user: '' },
+        OpenStdin: ex.attachStdin,
+        OpenStderr: true,
+        OpenStdout: true,
+        CanRemove: false,
+        ContainerID: ex.containerId,
+        DetachKeys: '',
+        Pid: ex.pid,
+      },
+    };
+  });
+
+  router.add('POST', '/exec/{id}/resize', () => ({ status: 200 }));
+
+  // --- images -------------------------------------------------------------------------------
+
+  const imageSummary = (i: Image) => ({
+    Id: i.id,
+    ParentId: '',
+    RepoTags: i.repoTags,
+    RepoDigests: [],
+    Created: Math.floor(Date.parse(i.created) / 1000),
+    Size: i.size,
+    SharedSize: -1,
+    VirtualSize: i.size,
+    Labels: i.config.Labels ?? null,
+    Containers: -1,
+  });
+
+  router.add('GET', '/images/json', async () => ({ status: 200, body: (await listImages(root)).map(imageSummary) }));
+
+  router.add('GET', '/images/{name}/json', async (req) => {
+    const i = await getImage(root, req.params['name'] ?? '');
+    return {
+      status: 200,
+      body: {
+        Id: i.id,
+        RepoTags: i.repoTags,
+        RepoDigests: [],
+        Parent: '',
+        Comment: i.comment ?? '',
+        Created: i.created,
+        Config: i.config,
+        Architecture: i.architecture,
+        Os: i.os,
+        Size: i.size,
+        RootFS: { Type: 'layers', Layers: [] },
+      },
+    };
+  });
+
+  router.add('DELETE', '/images/{name}', async (req) => {
+    const name = req.params['name'] ?? '';
+    const img = await getImage(root, name);
+    const user = containers.all().find((c) => c.config.imageId === img.id);
+    if (user !== undefined && !['1', 'true'].includes(req.query.get('force') ?? '')) {
+      throw new BerthError(
+        'ERR_CONTAINER_STATE',
+        `conflict: unable to remove repository reference "${name}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${img.id.replace('sha256:', '').slice(0, 12)}`,
+      );
+    }
+    const removed = await removeImage(root, name);
+    return { status: 200, body: [{ Untagged: removed.repoTags[0] ?? name }, { Deleted: removed.id }] };
+  });
+
+  // `docker import` / `berth image import`: POST /images/create?fromSrc=-&repo=NAME&tag=T, body = tar.
+  router.add('POST', '/images/create', async (req) => {
+    const fromSrc = req.query.get('fromSrc');
+    const fromImage = req.query.get('fromImage');
+    if (fromSrc === null) {
+      throw new BerthError(
+        'ERR_IMAGE_NOT_FOUND',
+        `pull access denied for ${fromImage ?? ''}: berth has no registry; build or import images locally (berth image import)`,
+      );
+    }
+    if (fromSrc !== '-') throw invalid('berth imports images from the request body only (fromSrc=-)');
+    const repo = req.query.get('repo') ?? '';
+    const tag = req.query.get('tag') ?? '';
+    if (repo === '') throw invalid('an image name is required to import');
+    const name = tag === '' ? repo : `${repo}:${tag}`;
+    const body = req.raw;
+    const img = await importImage(root, (async function* () { yield body; })(), name);
+    return { status: 200, body: { status: img.id } };
+  });
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
