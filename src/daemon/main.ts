@@ -40,8 +40,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const networks = new NetworkController({ store, kernel, config, log });
   const runtime = new RuncRuntime({ root: config.root, execRoot: config.execRoot });
   const containers = new ContainerController({ store, kernel, networks, runtime, config, log });
+  networks.setChangeListener(() => containers.notifyObservers());
+  // Services that follow the model (firewall, embedded DNS) are added here, before init.
+  // berth:observers
   await networks.init();
   await containers.init();
+  await containers.notifyObservers();
   await ensureBusyboxImage(config.root);
 
   const router = new Router();

@@ -40,6 +40,7 @@ import type { NetworkController } from './networks.js';
 import { chooseGateway, inInterfaceOrder, newHostIfName, nextIfName, planSandboxSetup, type Attachment } from './sandbox.js';
 import { planGatewayRoutes } from '../drivers/bridge/plan.js';
 import { randomName } from './names.js';
+import type { ModelObserver, ModelSnapshot } from './observers.js';
 
 /** Endpoint settings as a create/connect request carries them (Docker's EndpointSettings). */
 export interface EndpointConfigRequest {
@@ -106,8 +107,7 @@ export class ContainerController {
   /** `exit` (id, code) and `removed` (id) for waiters. */
   readonly #events = new EventEmitter();
   readonly #lastExit = new Map<string, number>();
-  /** Called after a container's networks or state change (DNS, firewall hook in later). */
-  onChange: () => void = () => undefined;
+  readonly #observers: ModelObserver[] = [];
 
   constructor(deps: {
     store: Store;
@@ -134,6 +134,41 @@ export class ContainerController {
           .filter((e) => e.networkId === networkId)
           .map((e) => ({ name: this.#containers.get(e.containerId)?.name ?? e.containerId, id: e.id })),
     });
+  }
+
+  /** Adds a service that follows the model (see observers.ts). */
+  addObserver(o: ModelObserver): void {
+    this.#observers.push(o);
+  }
+
+  /** The whole model as data. */
+  snapshot(): ModelSnapshot {
+    const sandboxes = new Map<string, string>();
+    for (const [id, live] of this.#live) if (live.netns !== undefined) sandboxes.set(id, live.netns);
+    return { networks: this.#networks.all(), containers: this.all(), endpoints: [...this.#endpoints.values()], sandboxes };
+  }
+
+  /**
+   * Tells every observer about a change and waits for them, so that when an API call returns
+   * the firewall and DNS already follow it. Their failures are logged; they never undo the
+   * change (the observer catches up on the next one).
+   */
+  async #changed(): Promise<void> {
+    const s = this.snapshot();
+    await Promise.all(
+      this.#observers.map(async (o) => {
+        try {
+          await o.sync(s);
+        } catch (err) {
+          this.#log.error('observer failed to follow a change', { observer: o.name, error: (err as Error).message });
+        }
+      }),
+    );
+  }
+
+  /** For changes made elsewhere (network create/remove) and at start-up. */
+  notifyObservers(): Promise<void> {
+    return this.#changed();
   }
 
   get #ctx(): DriverContext {
@@ -370,6 +405,8 @@ export class ContainerController {
     const image = await getImage(this.#cfg.root, c.config.imageId);
     const undo: (() => Promise<void> | void)[] = [];
     try {
+      // 0. Observers may refuse (a published host port already taken).
+      for (const o of this.#observers) await o.beforeStart?.(c, this.snapshot());
       // 1. The sandbox.
       let network: NetworkNamespace;
       let netns: string | undefined;
@@ -430,7 +467,7 @@ export class ContainerController {
       this.#live.set(c.id, { netns });
       this.#update({ ...c, state });
       this.#watchExit(c.id);
-      this.onChange();
+      await this.#changed();
       this.#log.info('container started', { id: c.id, name: c.name, pid: started.pid });
       return true;
     } catch (err) {
@@ -521,7 +558,7 @@ export class ContainerController {
       this.#log.warn('unmount layer after exit', { id, error: (err as Error).message });
     }
     this.#update({ ...c, state: { ...c.state, status: 'exited', pid: 0, exitCode, finishedAt: nowRfc3339Nano() } });
-    this.onChange();
+    await this.#changed();
     this.#events.emit('exit', id, exitCode);
     this.#log.info('container stopped', { id, name: c.name, exitCode });
     if (c.hostConfig.autoRemove) await this.#remove(this.#containers.get(id) as Container, true);
@@ -640,7 +677,7 @@ export class ContainerController {
       this.#log.warn('remove layer', { id: c.id, error: (err as Error).message });
     }
     rmSync(containerDir(this.#cfg.root, c.id), { recursive: true, force: true });
-    this.onChange();
+    await this.#changed();
     this.#events.emit('removed', c.id);
     this.#log.info('container removed', { id: c.id, name: c.name });
   }
@@ -679,7 +716,7 @@ export class ContainerController {
       this.#store.put('endpoint', endpoint.id, endpoint);
       this.#endpoints.set(endpoint.id, endpoint);
       if (netns !== undefined) this.#writeFiles(c);
-      this.onChange();
+      await this.#changed();
     });
   }
 
@@ -717,7 +754,7 @@ export class ContainerController {
       this.#store.delete('endpoint', endpoint.id);
       this.#endpoints.delete(endpoint.id);
       if (netns !== undefined) this.#writeFiles(c);
-      this.onChange();
+      await this.#changed();
     });
   }
 

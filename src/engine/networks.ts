@@ -76,6 +76,13 @@ export class NetworkController {
     for (const n of this.#store.list<Network>('network')) this.#networks.set(n.id, n);
   }
 
+  #onChange: () => Promise<void> = async () => undefined;
+
+  /** Called after every network create/remove (observers follow the model). */
+  setChangeListener(fn: () => Promise<void>): void {
+    this.#onChange = fn;
+  }
+
   /** Lets the container layer tell which networks are in use. */
   setEndpointIndex(index: EndpointIndex): void {
     this.#endpoints = index;
@@ -223,6 +230,7 @@ export class NetworkController {
     this.#checkBridgeNameFree(network);
     // 2–4. Plan, apply, commit.
     await this.#commitNew(network);
+    await this.#onChange();
     this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver });
     return network;
   }
@@ -286,6 +294,7 @@ export class NetworkController {
     this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
     this.#store.delete('network', network.id);
     this.#networks.delete(network.id);
+    await this.#onChange();
     this.#log.info('network removed', { id: network.id, name: network.name });
     return network;
   }

@@ -1,0 +1,30 @@
+/**
+ * Services that follow the model (the firewall, the embedded DNS) observe it instead of being
+ * called from inside the controllers: after every change they get the whole model as data and
+ * bring their own kernel state in line; before a container starts they may refuse it (a host
+ * port already taken). This keeps the controllers free of firewall and DNS code.
+ */
+import type { Container, Endpoint } from '../model/container.js';
+import type { Network } from '../model/network.js';
+
+/** The model at one moment, as plain data. */
+export interface ModelSnapshot {
+  readonly networks: readonly Network[];
+  readonly containers: readonly Container[];
+  readonly endpoints: readonly Endpoint[];
+  /** containerId → netns path of each running container's own sandbox. */
+  readonly sandboxes: ReadonlyMap<string, string>;
+}
+
+/** A service that follows the model. */
+export interface ModelObserver {
+  /** A short name for logs. */
+  readonly name: string;
+  /**
+   * Called before a container's sandbox is made; throwing refuses the start (with nothing
+   * made yet). `snapshot` does not include the container as running yet.
+   */
+  beforeStart?(container: Container, snapshot: ModelSnapshot): void | Promise<void>;
+  /** Called after every change (and once at start-up) with the whole model. */
+  sync(snapshot: ModelSnapshot): void | Promise<void>;
+}
