@@ -49,7 +49,7 @@ fi
 log "compiling TypeScript"
 npx --no-install tsc -p tsconfig.json
 # berth-shim: the small C monitor that holds a container's stdio and records its exit status.
-node --input-type=module -e "await (await import('./dist/src/runtime/shim.js')).buildShim();"
+npm run --silent build:shim
 
 # --- 4. PATH ------------------------------------------------------------------------------
 for b in berthd berth; do

@@ -251,6 +251,7 @@ export class ContainerController {
       const hc = normaliseHostConfig(req.hostConfig);
       const mode = hc.networkMode;
       const isContainerMode = mode.startsWith('container:');
+      let ownerForMode: Container | undefined;
       if (isContainerMode) {
         if (Object.keys(hc.portBindings).length > 0 || hc.publishAllPorts) {
           throw invalid('conflicting options: port publishing and the container type network mode');
@@ -259,7 +260,7 @@ export class ContainerController {
         if (hc.dns.length > 0) throw invalid('conflicting options: dns and the network mode');
         if (hc.extraHosts.length > 0) throw invalid('conflicting options: custom host-to-IP mapping and the network mode');
         if ((req.macAddress ?? '') !== '') throw invalid('conflicting options: mac-address and the network mode');
-        this.find(mode.slice('container:'.length));
+        ownerForMode = this.find(mode.slice('container:'.length));
       }
       if (mode === 'host' && Object.keys(hc.portBindings).length > 0) {
         warnings.push('Published ports are discarded when using host network mode');
@@ -296,8 +297,9 @@ export class ContainerController {
         user: req.user ?? '',
         tty: req.tty ?? false,
         openStdin: req.openStdin ?? false,
-        hostname: req.hostname || (mode === 'host' ? os.hostname() : id.slice(0, 12)),
-        domainname: req.domainname ?? '',
+        // container: mode shares the owner's hostname (moby initializeNetworking); host mode the host's.
+        hostname: ownerForMode?.config.hostname ?? (req.hostname || (mode === 'host' ? os.hostname() : id.slice(0, 12))),
+        domainname: ownerForMode?.config.domainname ?? req.domainname ?? '',
         labels: { ...(image.config.Labels ?? {}), ...(req.labels ?? {}) },
         exposedPorts: [...new Set([...Object.keys(image.config.ExposedPorts ?? {}), ...(req.exposedPorts ?? [])])],
       };
