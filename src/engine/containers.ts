@@ -819,6 +819,19 @@ export class ContainerController {
    * are watched again; containers that died meanwhile are cleaned up and marked exited.
    */
   async init(): Promise<void> {
+    // A crash between runc starting a process and the store recording it leaves a process the
+    // store does not call running: its start was never acknowledged, so it goes (its netns with
+    // it, once the sweep below unmounts the sandbox).
+    for (const s of await this.#runtime.list().catch(() => [])) {
+      const c = this.#containers.get(s.id);
+      if (c?.state.status === 'running') continue;
+      try {
+        await this.#runtime.delete(s.id, { force: true });
+        this.#log.info('reconcile: removed an unacknowledged container process', { id: s.id });
+      } catch (err) {
+        this.#log.error('reconcile: unacknowledged container process', { id: s.id, error: (err as Error).message });
+      }
+    }
     for (const c of this.all()) {
       if (c.state.status !== 'running') continue;
       const s = await this.#runtime.state(c.id).catch(() => undefined);

@@ -413,14 +413,19 @@ export class NetworkController {
   }
 }
 
-/** Names Docker accepts for networks; we also refuse control characters and absurd lengths. */
+/**
+ * Network names: Docker's container-name characters, [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255
+ * bytes. Docker itself accepts almost any string; berth refuses the rest (spaces, '/', shell
+ * metacharacters, control characters) because names show up in kernel aliases, DNS
+ * (`name.network`) and admins' scripts.
+ */
 function validateNetworkName(name: string): void {
   if (name === '') throw new BerthError('ERR_INVALID_PARAMETER', 'invalid name: name is empty');
-  // Control characters and NUL would corrupt logs and kernel aliases; 255 bytes is more than
-  // any real name and keeps hostile requests small.
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(name) || Buffer.byteLength(name) > 255) {
-    throw new BerthError('ERR_INVALID_PARAMETER', `invalid name: ${JSON.stringify(name.slice(0, 64))}`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) || name.length > 255) {
+    throw new BerthError(
+      'ERR_INVALID_PARAMETER',
+      `invalid network name ${JSON.stringify(name.slice(0, 64))}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
   }
 }
 

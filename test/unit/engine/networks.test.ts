@@ -90,7 +90,8 @@ describe('NetworkController', () => {
       [{ name: 'i', ipamDriver: 'dhcp' }, 'ERR_DRIVER_NOT_FOUND: plugin "dhcp" not found'],
       [{ name: 'o', pools: [{ subnet: '10.1.128.0/17' }] }, 'ERR_POOL_OVERLAP: invalid pool request: Pool overlaps with other one on this address space'],
       [{ name: '' }, 'ERR_INVALID_PARAMETER: invalid name: name is empty'],
-      [{ name: 'bad\u0000name' }, 'ERR_INVALID_PARAMETER: invalid name: "bad\\u0000name"'],
+      [{ name: 'bad\u0000name' }, 'ERR_INVALID_PARAMETER: invalid network name "bad\\u0000name": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'],
+      [{ name: 'semi;colon' }, 'ERR_INVALID_PARAMETER: invalid network name "semi;colon": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'],
       [{ name: 'm', options: { 'com.docker.network.driver.mtu': '9' } }, 'ERR_INVALID_PARAMETER: invalid MTU number: 9'],
     ];
     for (const [req, want] of cases) assert.equal(await code(() => nc.create(req)), want, JSON.stringify(req));
