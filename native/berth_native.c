@@ -22,6 +22,8 @@
  *   netlinkOpen(path|null, protocol)   netlink socket created inside that netns (null = current)
  *   sysctlWrite(path|null, key, value) write /proc/sys/<key> as seen from that netns
  *   sysctlRead(path|null, key)         read /proc/sys/<key> as seen from that netns
+ *   socketInNetns(path|null, type, address, port) -> fd
+ *                                      UDP or listening TCP socket bound inside that netns
  */
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
@@ -29,11 +31,13 @@
 #endif
 #include <node_api.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -72,6 +76,10 @@
 /* More stacked nsfs mounts than this on one path means something else keeps re-mounting it. */
 #define MAX_STACKED_MOUNTS 64
 #define SYSCTL_MAX_BYTES 65536
+/* Backlog of the TCP listeners socketInNetns makes. Node calls listen() again with its own
+ * backlog when it adopts the fd; this one only matters for connections that arrive between the
+ * two calls. */
+#define SOCKET_LISTEN_BACKLOG 128
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
@@ -536,6 +544,93 @@ static napi_value SysctlRead(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* socketInNetns                                                                               */
+
+/* socketInNetns(path|null, "udp"|"tcp", address, port) -> fd
+ *
+ * A UDP socket, or a listening TCP socket, bound to address:port inside the netns at `path`
+ * (null = the calling thread's own netns). Node adopts the fd (dgram `bind({fd})`,
+ * net `listen({fd})`) and then owns it: closing the Node handle closes the fd.
+ *
+ * Why in the netns: the embedded DNS answers on 127.0.0.11:53 inside every container, and a
+ * socket belongs for its whole life to the netns its creator was in at socket() time — so one
+ * native call switches in, creates and binds, and switches back, and the daemon then serves
+ * each container from its own event loop without any NAT rule. Such a socket keeps its netns
+ * alive while it is open: close it when the sandbox goes.
+ *
+ * Why SO_REUSEADDR on TCP: a restarted daemon must bind 127.0.0.11:53 again while connections
+ * of the previous one may still sit in TIME_WAIT in the container's netns (EADDRINUSE
+ * otherwise). It does not let two listeners share the port. (Not set here on UDP; Node's libuv
+ * sets it on UDP sockets it adopts, which nothing here depends on.) */
+static napi_value SocketInNetns(napi_env env, napi_callback_info info) {
+  napi_value argv[4], result;
+  char path[PATH_MAX];
+  char type[8];
+  char address[INET6_ADDRSTRLEN];
+  bool current = false;
+  int32_t port = -1;
+  get_args(env, info, 4, argv);
+  if (!get_string(env, argv[0], path, sizeof path, true, &current, "path")) return NULL;
+  if (!get_string(env, argv[1], type, sizeof type, false, NULL, "type")) return NULL;
+  if (!get_string(env, argv[2], address, sizeof address, false, NULL, "address")) return NULL;
+  if (napi_get_value_int32(env, argv[3], &port) != napi_ok || port < 0 || port > 65535) {
+    return throw_type(env, "port must be an integer from 0 to 65535");
+  }
+  int socktype;
+  if (strcmp(type, "udp") == 0) {
+    socktype = SOCK_DGRAM;
+  } else if (strcmp(type, "tcp") == 0) {
+    socktype = SOCK_STREAM;
+  } else {
+    return throw_type(env, "type must be \"udp\" or \"tcp\"");
+  }
+
+  /* Parse the address before switching: nothing that can fail for a bad argument runs inside. */
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  memset(&sa, 0, sizeof sa);
+  struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&sa;
+  if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    salen = sizeof *sin;
+  } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)port);
+    salen = sizeof *sin6;
+  } else {
+    return throw_type(env, "address must be an IPv4 or IPv6 address");
+  }
+
+  int orig = -1;
+  const char *syscall = NULL;
+  if (!current && !netns_enter(path, &orig, &syscall)) return throw_sys(env, errno, syscall, path);
+  int err = 0;
+  int fd = socket(sa.ss_family, socktype | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err = errno;
+    syscall = "socket";
+  } else {
+    if (socktype == SOCK_STREAM) set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    /* A v6 socket must not also take the v4 port (the v4 resolver binds it separately). */
+    if (sa.ss_family == AF_INET6) set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (bind(fd, (struct sockaddr *)&sa, salen) != 0) {
+      err = errno;
+      syscall = "bind";
+    } else if (socktype == SOCK_STREAM && listen(fd, SOCKET_LISTEN_BACKLOG) != 0) {
+      err = errno;
+      syscall = "listen";
+    }
+    if (err != 0) close(fd);
+  }
+  if (!current) netns_leave(orig);
+  if (err != 0) return throw_sys(env, err, syscall, current ? address : path);
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -547,6 +642,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"netlinkOpen", NULL, NetlinkOpen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sysctlWrite", NULL, SysctlWrite, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sysctlRead", NULL, SysctlRead, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketInNetns", NULL, SocketInNetns, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

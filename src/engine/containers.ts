@@ -433,6 +433,11 @@ export class ContainerController {
         }
         const ns = netns;
         undo.push(() => this.#dropSandbox(ns, c.id));
+        // Services that serve the sandbox from inside it (the embedded DNS binds 127.0.0.11:53
+        // there) get ready before the process starts, so its very first query is answered; if
+        // the start fails, the sync in the undo lets them let go.
+        undo.push(() => this.#changed());
+        for (const o of this.#observers) await o.sandboxReady?.(c, ns, this.snapshot());
         network = { kind: 'path', path: netns };
       }
       // 2. Files and the writable layer.
@@ -457,7 +462,7 @@ export class ContainerController {
         },
         cgroupsPath: defaultCgroupsPath(c.id),
       });
-      const started = await this.#runtime.start(c.id, spec, { openStdin: c.config.openStdin } as never);
+      const started = await this.#runtime.start(c.id, spec, { tty: c.config.tty, openStdin: c.config.openStdin });
       const state: ContainerState = {
         status: 'running',
         pid: started.pid,

@@ -25,6 +25,13 @@ export interface ModelObserver {
    * made yet). `snapshot` does not include the container as running yet.
    */
   beforeStart?(container: Container, snapshot: ModelSnapshot): void | Promise<void>;
+  /**
+   * Called once a container's own sandbox (its netns, interfaces up) exists and before its
+   * process starts, so a service can serve the container's very first packet (the embedded DNS
+   * binds its sockets in the netns here). `snapshot` does not include the container as running
+   * yet. Not called for `host` and `container:` modes, which have no sandbox of their own.
+   */
+  sandboxReady?(container: Container, netns: string, snapshot: ModelSnapshot): void | Promise<void>;
   /** Called after every change (and once at start-up) with the whole model. */
   sync(snapshot: ModelSnapshot): void | Promise<void>;
 }

@@ -51,6 +51,13 @@ export interface BerthNative {
   sysctlWrite(path: string | null, key: string, value: string): void;
   /** Read `/proc/sys/<key>` as seen from the netns at `path` (null = own), untrimmed. */
   sysctlRead(path: string | null, key: string): string;
+  /**
+   * A UDP socket, or a listening TCP socket, bound to `address:port` inside the netns at `path`
+   * (null = the calling thread's own netns), `SOCK_CLOEXEC`. Hand the fd to Node
+   * (`dgram.createSocket('udp4').bind({ fd })`, `net.createServer().listen({ fd })`), which then
+   * owns and closes it. The socket keeps its netns alive while open.
+   */
+  socketInNetns(path: string | null, type: 'udp' | 'tcp', address: string, port: number): number;
 }
 
 /** Where the addon lands relative to the package root. */
