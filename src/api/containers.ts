@@ -11,9 +11,12 @@ import { matchAny, matchExact, matchLabels, parseFilters } from '../engine/filte
 import type { NetworkController } from '../engine/networks.js';
 import type { Container, Endpoint } from '../model/container.js';
 import type { Network } from '../model/network.js';
+import { parseExposedKey, publishedPortsOf, toDockerPortList, toDockerPortMap, validatePortBinding } from '../firewall/index.js';
 import { parseLogLine } from '../runtime/json-log.js';
 import { getImage, importImage, listImages, removeImage, type Image } from '../runtime/images.js';
+import { encodeResize, type ShimConnection } from '../runtime/attach.js';
 import type { RuncRuntime } from '../runtime/runc.js';
+import { relayAttach } from './attach-relay.js';
 import { parseBody, StringMap } from './body.js';
 import type { Router } from './router.js';
 import { frame, STDERR, STDOUT, writeAll } from './streams.js';
@@ -76,9 +79,13 @@ const ExecCreateBody = z.object({
 });
 const ExecStartBody = z.object({ Detach: z.boolean().nullish(), Tty: z.boolean().nullish() });
 
-/** Host port specs like `8080` or `8000-8010`: validated here, published by the firewall. */
-function checkPortKey(key: string): void {
-  if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key)) throw invalid(`invalid port specification: "${key}"`);
+/**
+ * Port keys (and a PortBindings key's bindings) of a create request, validated by the firewall's
+ * parser with Docker's messages; without bindings the key is an ExposedPorts key (ranges allowed).
+ */
+function checkPortKey(key: string, bindings?: readonly { HostIp?: string | null; HostPort?: string | null }[] | null): void {
+  if (bindings === undefined) parseExposedKey(key);
+  else validatePortBinding(key, bindings ?? []);
 }
 
 /** An exec instance (kept in memory, as Docker does). */
@@ -93,6 +100,10 @@ interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
+  /** The shim connection of an attached (-i/-t) exec while it runs: resize goes through it. */
+  connection?: ShimConnection;
+  /** A resize that came before the connection. */
+  size?: { readonly rows: number; readonly cols: number };
 }
 
 /** Docker's `EndpointSettings` of one endpoint (empty addresses unless the container runs). */
@@ -137,22 +148,22 @@ export function humanStatus(c: Container, now = Date.now()): string {
   }
 }
 
-/** Go's units.HumanDuration. */
+/** go-units HumanDuration (seconds and minutes truncate; hours and above round). */
 export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
+  const m = Math.floor(ms / 60_000);
   if (m === 1) return 'About a minute';
   if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
+  const h = Math.round(ms / 3_600_000);
   if (h === 1) return 'About an hour';
   if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 /** Registers container, exec and image routes. */
@@ -174,11 +185,7 @@ export function addContainerRoutes(
     return out;
   };
 
-  const ports = (c: Container): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (const p of c.config.exposedPorts) out[p.includes('/') ? p : `${p}/tcp`] = null;
-    return out;
-  };
+  const ports = (c: Container): Record<string, unknown> => toDockerPortMap(c, publishedPortsOf(root, c));
 
   const inspect = (c: Container): Record<string, unknown> => {
     const nets = networksOf(c);
@@ -285,7 +292,7 @@ export function addContainerRoutes(
     ImageID: c.config.imageId,
     Command: [...(c.config.entrypoint ?? []), ...c.config.cmd].join(' '),
     Created: Math.floor(Date.parse(c.created) / 1000),
-    Ports: [],
+    Ports: toDockerPortList(c, publishedPortsOf(root, c)),
     Labels: c.config.labels,
     State: c.state.status,
     Status: humanStatus(c),
@@ -301,7 +308,7 @@ export function addContainerRoutes(
     const hc = b.HostConfig ?? {};
     const portBindings: Record<string, { hostIp: string; hostPort: string }[]> = {};
     for (const [k, v] of Object.entries(hc.PortBindings ?? {})) {
-      checkPortKey(k);
+      checkPortKey(k, v);
       portBindings[k] = (v ?? []).map((x) => ({ hostIp: x.HostIp ?? '', hostPort: x.HostPort ?? '' }));
     }
     const exposed = Object.keys(b.ExposedPorts ?? {});
@@ -352,7 +359,9 @@ export function addContainerRoutes(
   router.add('GET', '/containers/json', (req) => {
     const all = ['1', 'true', 'True'].includes(req.query.get('all') ?? '');
     const filters = parseFilters(req.query.get('filters'), ['id', 'name', 'label', 'status', 'network', 'ancestor', 'exited']);
-    let list = containers.all().filter((c) => all || c.state.status === 'running' || filters.has('status'));
+    // `limit` (ps -n/-l) means the newest N in any state, as in Docker.
+    const limit = Number(req.query.get('limit') ?? -1);
+    let list = containers.all().filter((c) => all || limit > 0 || c.state.status === 'running' || filters.has('status'));
     const f = (k: string) => filters.get(k) ?? [];
     if (f('id').length) list = list.filter((c) => f('id').some((v) => c.id.startsWith(v)));
     if (f('name').length) list = list.filter((c) => matchAny(f('name'), c.name));
@@ -369,7 +378,6 @@ export function addContainerRoutes(
       );
     }
     list.sort((a, b) => (a.created < b.created ? 1 : -1));
-    const limit = Number(req.query.get('limit') ?? -1);
     if (limit > 0) list = list.slice(0, limit);
     return { status: 200, body: list.map(listItem) };
   });
@@ -468,24 +476,56 @@ export function addContainerRoutes(
     };
   });
 
-  // docker run (attached) attaches before it starts the container: stream new output until exit.
+  // `docker run` attaches before it starts the container (so does `docker start -a`): such an
+  // attach waits for that start, and the shim holds the output for it, so none is missed. An
+  // attach to a running container gets the output from now on. Stdin reaches a container made
+  // with OpenStdin; when the attach came first (docker run -i sets StdinOnce), the client
+  // closing its side closes the container's stdin, so `echo hi | docker run -i … cat` ends.
   router.add('POST', '/containers/{id}/attach', (req) => {
     const c = containers.find(req.params['id'] ?? '');
     const q = (k: string) => ['1', 'true', 'True'].includes(req.query.get(k) ?? '');
+    const beforeStart = c.state.status !== 'running';
+    const pending = beforeStart ? runtime.expectAttach(c.id) : undefined;
+    const stdout = q('stdout') || !q('stderr');
+    const stderr = q('stderr') || !q('stdout');
     return {
       status: 200,
-      stream: async (out) => {
-        // Wait for the start that follows the attach, then follow the log from its end.
-        const deadline = Date.now() + 30_000;
-        while (containers.find(c.id).state.status !== 'running' && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 20));
+      stream: async (out, input) => {
+        if (pending !== undefined) {
+          const gone = new Promise<boolean>((resolve) => {
+            out.once('close', () => resolve(false));
+            input?.once('close', () => resolve(false));
+          });
+          const started = await Promise.race([pending.started.then(() => true), gone]).finally(() => pending.cancel());
+          if (!started) return;
         }
-        await logStream(c, { follow: true, stdout: q('stdout') || !q('stderr'), stderr: q('stderr') || !q('stdout'), tail: undefined, fromEnd: false })(out);
+        let conn: ShimConnection;
+        try {
+          conn = await runtime.attach(c.id);
+        } catch (err) {
+          if (!(err instanceof BerthError && err.code === 'ERR_CONTAINER_STATE')) throw err;
+          // A running container whose shim has no attach socket (started by an older berthd): output only.
+          const now = containers.all().find((x) => x.id === c.id);
+          if (now?.state.status === 'running') await logStream(now, { follow: true, stdout, stderr, tail: 0, fromEnd: true })(out);
+          return;
+        }
+        await relayAttach(conn, out, input, {
+          tty: c.config.tty,
+          stdin: q('stdin') && c.config.openStdin,
+          stdout,
+          stderr,
+          closeStdinOnEnd: beforeStart,
+        });
       },
     };
   });
 
-  router.add('POST', '/containers/{id}/resize', () => ({ status: 200 }));
+  router.add('POST', '/containers/{id}/resize', async (req) => {
+    const c = containers.find(req.params['id'] ?? '');
+    if (c.state.status !== 'running') throw new BerthError('ERR_CONTAINER_STATE', `Container ${c.id} is not running`);
+    await runtime.resize(c.id, Number(req.query.get('h') ?? 0), Number(req.query.get('w') ?? 0));
+    return { status: 200 };
+  });
 
   // --- exec ---------------------------------------------------------------------------------
 
@@ -513,19 +553,68 @@ export function addContainerRoutes(
     return { status: 201, body: { Id: id } };
   });
 
-  router.add('POST', '/exec/{id}/start', (req) => {
+  // Without -i and -t the output is collected and sent at the end. With either, the process runs
+  // under a shim of its own (a pty with -t) and the connection is relayed both ways.
+  router.add('POST', '/exec/{id}/start', async (req) => {
     const ex = execs.get(req.params['id'] ?? '');
     if (ex === undefined) throw new BerthError('ERR_EXEC_NOT_FOUND', `No such exec instance: ${req.params['id']}`);
     const b = parseBody(ExecStartBody, req.body);
     if (ex.running || ex.exitCode !== null) throw new BerthError('ERR_CONTAINER_STATE', `Exec command ${ex.id} has already run`);
     ex.running = true;
+    const finish = (exitCode: number): void => {
+      ex.exitCode = exitCode;
+      ex.running = false;
+      delete ex.connection;
+    };
+    if (ex.tty || ex.attachStdin) {
+      const begin = () =>
+        runtime.execAttached(ex.containerId, {
+          args: ex.cmd,
+          env: ex.env,
+          ...(ex.workingDir !== '' ? { cwd: ex.workingDir } : {}),
+          tty: ex.tty,
+          openStdin: ex.attachStdin,
+          detach: b.Detach ?? false,
+        });
+      if (b.Detach) {
+        const session = await begin().catch((err: unknown) => {
+          finish(126);
+          throw err;
+        });
+        ex.pid = session.pid;
+        void session.exit.then((e) => finish(e.exitCode), () => finish(255));
+        return { status: 200 };
+      }
+      return {
+        status: 200,
+        stream: async (out, input) => {
+          let session;
+          try {
+            session = await begin();
+          } catch (err) {
+            finish(126);
+            const msg = Buffer.from(`${(err as Error).message}\r\n`);
+            await writeAll(out, ex.tty ? msg : frame(STDERR, msg));
+            return;
+          }
+          const conn = session.connection;
+          ex.pid = session.pid;
+          if (conn === null) return;
+          ex.connection = conn;
+          if (ex.size !== undefined) conn.resize(ex.size.rows, ex.size.cols);
+          const exit = await relayAttach(conn, out, input, { tty: ex.tty, stdin: ex.attachStdin, stdout: true, stderr: true, closeStdinOnEnd: true });
+          // The client reads ExitCode right after the stream ends; a client that left does not stop the process.
+          if (exit !== null) finish(exit.exitCode);
+          else void session.exit.then((e) => finish(e.exitCode), () => finish(255));
+        },
+      };
+    }
     const runIt = async () => {
       try {
         const r = await runtime.exec(ex.containerId, {
           args: ex.cmd,
           env: ex.env,
           ...(ex.workingDir !== '' ? { cwd: ex.workingDir } : {}),
-          ...(ex.tty ? { tty: true } : {}),
         });
         ex.exitCode = r.exitCode;
         return r;
@@ -575,7 +664,16 @@ export function addContainerRoutes(
     };
   });
 
-  router.add('POST', '/exec/{id}/resize', () => ({ status: 200 }));
+  router.add('POST', '/exec/{id}/resize', (req) => {
+    const ex = execs.get(req.params['id'] ?? '');
+    if (ex === undefined) throw new BerthError('ERR_EXEC_NOT_FOUND', `No such exec instance: ${req.params['id']}`);
+    const rows = Number(req.query.get('h') ?? 0);
+    const cols = Number(req.query.get('w') ?? 0);
+    encodeResize(rows, cols); // validates
+    if (ex.connection !== undefined) ex.connection.resize(rows, cols);
+    else ex.size = { rows, cols };
+    return { status: 200 };
+  });
 
   // --- images -------------------------------------------------------------------------------
 

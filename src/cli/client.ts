@@ -1,6 +1,6 @@
 /**
  * The Docker Engine API client of the CLI: HTTP/1.1 over berthd's unix socket, API version
- * 1.47 in every path (`/v1.47/networks`), JSON bodies encoded as Go's encoder does (with its
+ * 1.48 in every path (`/v1.48/networks`), JSON bodies encoded as Go's encoder does (with its
  * trailing newline), query strings as Go's `url.Values.Encode`.
  *
  * Failures read as the docker CLI's: a non-2xx answer becomes
@@ -15,7 +15,7 @@ import http from 'node:http';
 import { StatusError } from './command.js';
 
 /** The API version every request is made with. */
-export const API_VERSION = '1.47';
+export const API_VERSION = '1.48';
 
 /** The socket berthd listens on by default. */
 export const DEFAULT_HOST = 'unix:///run/berth.sock';
@@ -113,14 +113,15 @@ const STATUS_TEXT: Readonly<Record<number, string>> = http.STATUS_CODES as Recor
 /** A client of one daemon. Every request opens its own connection (nothing keeps the process alive). */
 export class ApiClient {
   readonly host: DaemonHost;
-  readonly #userAgent: string;
+  /** The `User-Agent` header of every request. */
+  readonly userAgent: string;
 
   constructor(host: DaemonHost, userAgent: string) {
     this.host = host;
-    this.#userAgent = userAgent;
+    this.userAgent = userAgent;
   }
 
-  /** Builds `/v1.47<path>?<query>`. */
+  /** Builds `/v1.48<path>?<query>`. */
   #url(path: string, query: RequestOptions['query']): string {
     const keys = Object.keys(query ?? {})
       .filter((k) => query?.[k] !== undefined)
@@ -132,7 +133,7 @@ export class ApiClient {
   /** Sends one request and returns the answer whatever its status; throws {@link ConnectError}. */
   raw(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse> {
     const url = this.#url(path, opts.query);
-    const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
+    const headers: Record<string, string> = { 'User-Agent': this.userAgent };
     let body: Buffer | undefined;
     if (opts.json !== undefined) {
       body = Buffer.from(opts.json + '\n', 'utf8');
@@ -186,7 +187,7 @@ export class ApiClient {
 }
 
 /** The message of an error answer, as the docker client derives it (`client/request.go`). */
-function daemonMessage(res: ApiResponse, url: string): string {
+export function daemonMessage(res: ApiResponse, url: string): string {
   if (res.body.length === 0) {
     const text = STATUS_TEXT[res.status] ?? String(res.status);
     return `request returned ${text} for API route and version http://api.moby.localhost${url}, check if the server supports the requested API version`;

@@ -49,6 +49,7 @@ export type ArgRule =
   | { readonly kind: 'exact'; readonly n: number }
   | { readonly kind: 'min'; readonly n: number }
   | { readonly kind: 'max'; readonly n: number }
+  | { readonly kind: 'range'; readonly min: number; readonly max: number }
   | { readonly kind: 'any' };
 
 /** What a running command gets. */
@@ -68,6 +69,14 @@ export interface CommandContext {
 export interface Command {
   readonly name: string;
   readonly aliases?: readonly string[];
+  /**
+   * The "Aliases:" line of the help text when it is not derived from `aliases`: docker prints
+   * `docker container stop, docker stop` for both spellings of a container verb. Each entry
+   * is a command path without the binary name (`container stop`).
+   */
+  readonly aliasPaths?: readonly string[];
+  /** false: flags end at the first positional (`run IMAGE ls -l`), as pflag's `SetInterspersed(false)`. */
+  readonly interspersed?: boolean;
   /** Usage after the command path, e.g. `[OPTIONS] NETWORK`. */
   readonly usage: string;
   readonly short: string;
@@ -95,7 +104,9 @@ export function useLine(path: string, cmd: Command): string {
 /** The help text of a leaf command (stdout of `--help`). */
 export function renderCommandHelp(path: string, cmd: Command): string {
   let out = `Usage:  ${useLine(path, cmd)}\n\n${cmd.short}\n`;
-  if (cmd.aliases !== undefined && cmd.aliases.length > 0) {
+  if (cmd.aliasPaths !== undefined) {
+    out += `\nAliases:\n  ${cmd.aliasPaths.map((a) => `${BIN} ${a}`).join(', ')}\n`;
+  } else if (cmd.aliases !== undefined && cmd.aliases.length > 0) {
     const parent = path.slice(0, path.length - cmd.name.length);
     out += `\nAliases:\n  ${[cmd.name, ...cmd.aliases].map((a) => parent + a).join(', ')}\n`;
   }
@@ -145,6 +156,13 @@ export function checkArgs(path: string, cmd: Command, args: readonly string[]): 
       return args.length <= rule.n
         ? null
         : new StatusError(`${BIN}: '${path}' requires at most ${plural(rule.n, 'argument')}${tail('Run')}`, 1);
+    case 'range':
+      return args.length >= rule.min && args.length <= rule.max
+        ? null
+        : new StatusError(
+            `${BIN}: '${path}' requires at least ${rule.min} and at most ${plural(rule.max, 'argument')}${tail('Run')}`,
+            1,
+          );
     case 'any':
       return null;
   }

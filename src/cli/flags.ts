@@ -31,8 +31,12 @@ export interface FlagSpec {
   readonly usage: string;
   /** Default of a bool, string or int flag (shown in help when not the zero value). */
   readonly default?: string | boolean | number;
-  /** Validates one value of a `list` flag; throws an Error whose message pflag would print. */
-  readonly validate?: (value: string) => void;
+  /**
+   * Validates one value of a `list` flag; throws an Error whose message pflag would print. A
+   * returned string replaces the value (docker's `ValidatorFctType` may normalise, e.g.
+   * `--dns 0:0::1` is stored as `::1`).
+   */
+  readonly validate?: (value: string) => string | void;
   /** Parsed but not listed in help. */
   readonly hidden?: boolean;
 }
@@ -122,9 +126,9 @@ export class ParsedFlags {
         return;
       }
       case 'list': {
-        spec.validate?.(value ?? '');
+        const normalised = spec.validate?.(value ?? '');
         const prev = (this.#values.get(spec.name) as string[] | undefined) ?? [];
-        this.#values.set(spec.name, [...prev, value ?? '']);
+        this.#values.set(spec.name, [...prev, typeof normalised === 'string' ? normalised : (value ?? '')]);
         return;
       }
       case 'map': {

@@ -88,7 +88,8 @@ export function contextObject(
     },
     marshalJson(): string {
       const keys = Object.keys(fields).sort();
-      return '{' + keys.map((k) => `${quoteJsonString(k)}:${quoteJsonString((fields[k] as () => string)())}`).join(',') + '}';
+      // json.Marshal: HTML characters escaped (`0.0.0.0:80->80/tcp` becomes `…-\u003e80/tcp`).
+      return '{' + keys.map((k) => `${quoteJsonString(k, true)}:${quoteJsonString((fields[k] as () => string)(), true)}`).join(',') + '}';
     },
   };
 }

@@ -6,7 +6,9 @@
  * - {@link indentJson} / {@link compactJson} re-layout raw daemon JSON exactly as Go's
  *   `json.Indent` / `json.Compact` do (strings and numbers are copied byte for byte), which is
  *   how `docker network inspect` prints what the daemon sent;
- * - {@link quoteJsonString} quotes a string as Go's encoder does with `SetEscapeHTML(false)`.
+ * - {@link quoteJsonString} quotes a string as Go's encoder does: with `SetEscapeHTML(false)`
+ *   by default (the templates' `json` function), or with HTML escaping (`<`, `>`, `&` as
+ *   `\u003c`…), which `json.Marshal` and the API client's request encoder use.
  *
  * No I/O here.
  */
@@ -234,7 +236,7 @@ export function compactJson(text: string): string {
  * `\t`, `\b`, `\f`, other control characters as `\u00XX`, U+2028/U+2029 escaped, lone
  * surrogates replaced by U+FFFD.
  */
-export function quoteJsonString(s: string): string {
+export function quoteJsonString(s: string, escapeHtml = false): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const code = s.charCodeAt(i);
@@ -248,6 +250,7 @@ export function quoteJsonString(s: string): string {
     else if (c === '\f') out += '\\f';
     else if (code < 0x20) out += '\\u00' + code.toString(16).padStart(2, '0');
     else if (code === 0x2028 || code === 0x2029) out += '\\u' + code.toString(16);
+    else if (escapeHtml && (c === '<' || c === '>' || c === '&')) out += '\\u00' + code.toString(16);
     else if (code >= 0xd800 && code <= 0xdbff) {
       const lo = s.charCodeAt(i + 1);
       if (lo >= 0xdc00 && lo <= 0xdfff) {

@@ -120,3 +120,32 @@ export function netContains(n: IpNet, ip: IpBytes | null): boolean {
   }
   return true;
 }
+
+/**
+ * `net.IP.String()`: dotted quad for IPv4 and IPv4-mapped addresses, otherwise RFC 5952 form
+ * (lowercase hex, the first longest run of two or more zero groups written `::`).
+ */
+export function ipString(ip: IpBytes): string {
+  const v4 = to4(ip);
+  if (v4 !== null) return [...v4].join('.');
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] as number) << 8) | (ip[i + 1] as number));
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}

@@ -547,17 +547,30 @@ function isEmptyForOmit(v: GoValue): boolean {
   }
 }
 
+/** Options of {@link encodeJson}. */
+export interface EncodeOptions {
+  /**
+   * Escape `<`, `>` and `&` as `\u003c`… as `json.Marshal` and `json.NewEncoder` do by default
+   * (the docker client's request bodies, `MarshalJSON` of list contexts). Off for the
+   * templates' `json` function, which calls `SetEscapeHTML(false)`.
+   */
+  readonly escapeHtml?: boolean;
+}
+
 /**
- * `encoding/json` with `SetEscapeHTML(false)`: struct fields in declaration order under their
- * JSON names, `omitempty` honoured, map keys sorted, nil maps/slices/pointers as `null`.
+ * `encoding/json`: struct fields in declaration order under their JSON names, `omitempty`
+ * honoured, map keys sorted, nil maps/slices/pointers as `null`; HTML escaping off unless asked.
  */
-export function encodeJson(v: GoValue): string {
+export function encodeJson(v: GoValue, opts: EncodeOptions = {}): string {
+  const html = opts.escapeHtml === true;
+  const q = (s: string): string => quoteJsonString(s, html);
+  const enc = (x: GoValue): string => encodeJson(x, opts);
   switch (v.kind) {
     case 'invalid':
     case 'nil':
       return 'null';
     case 'string':
-      return quoteJsonString(v.v);
+      return q(v.v);
     case 'number':
       return v.v === '' ? '0' : v.v;
     case 'bool':
@@ -567,25 +580,25 @@ export function encodeJson(v: GoValue): string {
     case 'float':
       return formatFloatJson(v.v);
     case 'time':
-      return quoteJsonString(timeRfc3339(v.v));
+      return q(timeRfc3339(v.v));
     case 'struct': {
       const parts: string[] = [];
       v.type.fields.forEach((f, i) => {
         const fv = v.fields[i] ?? INVALID;
         if (f.omitempty === true && isEmptyForOmit(fv)) return;
-        parts.push(`${quoteJsonString(f.json)}:${encodeJson(fv)}`);
+        parts.push(`${q(f.json)}:${enc(fv)}`);
       });
       return '{' + parts.join(',') + '}';
     }
     case 'map': {
       if (v.entries === null) return 'null';
       const entries = v.entries;
-      return '{' + sortedKeys(entries).map((k) => `${quoteJsonString(k)}:${encodeJson(entries.get(k) ?? NIL)}`).join(',') + '}';
+      return '{' + sortedKeys(entries).map((k) => `${q(k)}:${enc(entries.get(k) ?? NIL)}`).join(',') + '}';
     }
     case 'slice':
-      return v.items === null ? 'null' : '[' + v.items.map(encodeJson).join(',') + ']';
+      return v.items === null ? 'null' : '[' + v.items.map(enc).join(',') + ']';
     case 'ptr':
-      return v.elem === null ? 'null' : encodeJson(v.elem);
+      return v.elem === null ? 'null' : enc(v.elem);
     case 'object':
       return v.marshalJson !== undefined ? v.marshalJson() : '{}';
   }

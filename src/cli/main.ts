@@ -4,8 +4,10 @@
  * (the docker CLI's statuses). `main` never calls `process.exit` and never touches process
  * globals, so tests run it in-process with their own streams and environment.
  *
- * Commands: management groups (`network …`) and top-level verbs (`version`, `info`). Container
- * verbs slot in as `commands/<verb>.ts` exporting a {@link Command}, added to `TOP_LEVEL`.
+ * Commands: management groups (`container …`, `image …`, `network …`) and top-level verbs — the
+ * docker shortcuts (`run`, `ps`, `exec`, `images`, …) and `version`, `info`. A verb is a
+ * {@link Command} exported by `commands/<file>.ts`, listed in a group and/or `TOP_LEVEL`; 125
+ * also covers `run`/`create` option errors, and `run`/`exec` exit with the container's status.
  */
 import {
   BIN,
@@ -21,19 +23,70 @@ import {
   useLine,
 } from './command.js';
 import { ApiClient, parseHost, resolveHost } from './client.js';
+import { exec, logs, port } from './commands/exec.js';
+import { imageImport, imageInspect, imageLs, imageRm, images, rmi } from './commands/image.js';
+import { containerInspect, inspect } from './commands/inspect.js';
+import { kill, restart, rm, start, stop, wait } from './commands/lifecycle.js';
 import { infoCommand } from './commands/info.js';
 import { networkGroup } from './commands/network.js';
+import { ps } from './commands/ps.js';
+import { create, run as runVerb } from './commands/run.js';
 import { versionCommand } from './commands/version.js';
 import { FlagError, type FlagSpec, parseFlags, renderFlagUsages } from './flags.js';
 import { berthVersion } from './version-info.js';
 
 export type { CliIO } from './command.js';
 
-/** Management commands (`berth network …`). */
-const GROUPS: readonly CommandGroup[] = [networkGroup];
+const containerGroup: CommandGroup = {
+  name: 'container',
+  short: 'Manage containers',
+  commands: [
+    create,
+    exec,
+    containerInspect,
+    kill,
+    logs,
+    { ...ps, name: 'ls', aliases: ['list', 'ps'] },
+    port,
+    restart,
+    rm,
+    runVerb,
+    start,
+    stop,
+    wait,
+  ],
+};
 
-/** Top-level verbs (`berth version`); container verbs go here. */
-const TOP_LEVEL: readonly Command[] = [infoCommand, versionCommand];
+const imageGroup: CommandGroup = {
+  name: 'image',
+  short: 'Manage images',
+  commands: [imageImport, imageInspect, imageLs, imageRm],
+};
+
+/** Management commands (`berth network …`). */
+const GROUPS: readonly CommandGroup[] = [containerGroup, imageGroup, networkGroup];
+
+/** Top-level verbs: docker's shortcuts for the container and image commands, and system verbs. */
+const TOP_LEVEL: readonly Command[] = [
+  create,
+  exec,
+  imageImport,
+  images,
+  infoCommand,
+  inspect,
+  kill,
+  logs,
+  port,
+  ps,
+  restart,
+  { ...rm, aliases: [] },
+  rmi,
+  runVerb,
+  start,
+  stop,
+  versionCommand,
+  wait,
+];
 
 const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug mode' },
@@ -87,7 +140,7 @@ async function runCommand(
 ): Promise<number> {
   let parsed;
   try {
-    parsed = parseFlags(argv, cmd.flags);
+    parsed = parseFlags(argv, cmd.flags, { interspersed: cmd.interspersed !== false });
   } catch (e) {
     if (e instanceof FlagError) throw flagUsageError(e.message, path, useLine(path, cmd));
     throw e;

@@ -5,6 +5,8 @@
 import { BerthError } from '../errors.js';
 import type { DriverName } from '../model/network.js';
 import { bridgeDriver } from './bridge/plan.js';
+import { ipvlanDriver } from './ipvlan/plan.js';
+import { macvlanDriver } from './macvlan/plan.js';
 import { hostDriver, nullDriver } from './simple.js';
 import type { NetworkDriver } from './types.js';
 
@@ -12,13 +14,14 @@ const DRIVERS: ReadonlyMap<string, NetworkDriver> = new Map([
   ['bridge', bridgeDriver],
   ['host', hostDriver],
   ['null', nullDriver],
+  ['macvlan', macvlanDriver],
+  // Always known: whether this kernel has ipvlan is asked at network create (see its planner).
+  ['ipvlan', ipvlanDriver],
 ]);
 
 /** Drivers Docker has that berth plans but cannot run here yet, with the reason. */
 const NOT_YET: Readonly<Record<string, string>> = {
   overlay: 'overlay networks need a cluster store: start berthd with --cluster-store etcd://… (not implemented yet)',
-  macvlan: 'the macvlan driver is not implemented yet',
-  ipvlan: 'the ipvlan driver is not implemented yet (and this kernel has no ipvlan support)',
 };
 
 /** The driver for `name`, or Docker's `plugin "x" not found` (404). */

@@ -15,6 +15,7 @@ function noKernelWork(name: 'host' | 'null'): NetworkDriver {
     planReconcile: () => [],
     planJoin: () => [],
     planLeave: () => [],
+    planDrop: () => [],
   };
 }
 

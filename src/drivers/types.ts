@@ -3,7 +3,7 @@
  * planning); the engine applies the plan, undoes it on failure and commits to the store last.
  * Endpoint planning (container joins) extends this contract in the containers work.
  */
-import type { KernelOp, LinkState, AddrState } from '../kernel/types.js';
+import type { KernelOp, LinkInfo, LinkState, AddrState } from '../kernel/types.js';
 import type { Endpoint } from '../model/container.js';
 import type { DriverName, Network } from '../model/network.js';
 
@@ -11,6 +11,26 @@ import type { DriverName, Network } from '../model/network.js';
 export interface DriverContext {
   /** Default MTU (`berthd --mtu`). */
   readonly mtu: number;
+  /**
+   * What is there already, for drivers whose create depends on it (macvlan/ipvlan: does the
+   * parent exist, does the kernel have the link type). The network controller gives it to
+   * `validate` and the plan calls; absent elsewhere (joins, planner unit tests), where drivers
+   * plan as if the parent were there and the kernel able.
+   */
+  readonly host?: HostView;
+}
+
+/**
+ * A read-only view of the daemon's netns and the networks that exist. Reads happen when a
+ * method is called (never cached across calls), so a driver reads only what it needs.
+ */
+export interface HostView {
+  /** Links of the daemon's netns. */
+  links(): readonly LinkState[];
+  /** Whether the kernel has link type `kind` (asked by trying; nothing is created). */
+  supportsLinkKind(kind: Exclude<LinkInfo['kind'], 'veth'>): boolean;
+  /** The networks that exist (not the one being created). */
+  networks(): readonly Network[];
 }
 
 /** What the kernel holds now, for reconcile planning. */
@@ -41,13 +61,26 @@ export interface NetworkDriver {
   planJoin(network: Network, endpoint: Endpoint, join: JoinContext, ctx: DriverContext): KernelOp[];
   /** Kernel work to unplug an endpoint from a running sandbox. Pure. */
   planLeave(network: Network, endpoint: Endpoint, netns: string): KernelOp[];
+  /**
+   * Kernel work before the sandbox's netns is dropped (stop, rm, an undone start); the netns
+   * then takes the interface with it. Needed because the kernel destroys a dropped netns
+   * asynchronously, batched (~40 ms idle, seconds under load, measured): until then the
+   * interface still holds what it holds outside the sandbox — a macvlan its MAC on the
+   * parent, so a restart with the same address fails with EADDRINUSE. Cheap ops only (no
+   * deletes, which wait for RCU); best effort. Pure. Drivers with nothing shared return [].
+   */
+  planDrop(network: Network, endpoint: Endpoint, netns: string): KernelOp[];
 }
 
 /** Where and how an endpoint joins. */
 export interface JoinContext {
   /** The sandbox: path of the container's netns bind mount. */
   readonly netns: string;
-  /** Name of the host-side interface (`veth` + 7 hex, new on every start: names are never reused at once). */
+  /**
+   * Name of the host-side interface (`veth` + 7 hex, new on every start: names are never reused
+   * at once). Drivers whose interface has no host side (macvlan, ipvlan) create the link under
+   * this name and rename it in the sandbox (see `planLinkInSandbox`).
+   */
   readonly hostIfName: string;
   /** This endpoint gives the sandbox its default route(s). */
   readonly gateway: boolean;

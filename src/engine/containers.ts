@@ -37,7 +37,7 @@ import { renderHosts, renderResolvConf } from './container-files.js';
 import { lookupByTerm, newId, nowRfc3339Nano } from './ids.js';
 import type { Logger } from './log.js';
 import type { NetworkController } from './networks.js';
-import { chooseGateway, inInterfaceOrder, newHostIfName, nextIfName, planSandboxSetup, type Attachment } from './sandbox.js';
+import { chooseGateway, inInterfaceOrder, newHostIfName, nextIfName, planSandboxDrop, planSandboxSetup, type Attachment } from './sandbox.js';
 import { planGatewayRoutes } from '../drivers/bridge/plan.js';
 import { randomName } from './names.js';
 import type { ModelObserver, ModelSnapshot } from './observers.js';
@@ -516,6 +516,17 @@ export class ContainerController {
         if (e.ifName === '') continue;
         try {
           this.#kernel.linkDel(netns, e.ifName);
+        } catch (err) {
+          errors.push(err as Error);
+        }
+      }
+    } else {
+      // Interfaces that must let go at once (a macvlan holds its MAC on the parent until the
+      // kernel destroys the dropped netns, 1–2.6 s later under load: a restart on the same
+      // address would fail with EADDRINUSE). Bridge endpoints plan nothing here.
+      for (const op of planSandboxDrop(netns, this.#attachments(containerId))) {
+        try {
+          applyAll(this.#kernel, [op]);
         } catch (err) {
           errors.push(err as Error);
         }

@@ -89,7 +89,14 @@ export class NetworkController {
   }
 
   get #ctx(): DriverContext {
-    return { mtu: this.#config.mtu };
+    // The host view reads on demand: only macvlan/ipvlan ask it anything (parent links, link
+    // types the kernel has, networks sharing a parent).
+    const kernel = this.#kernel;
+    const networks = (): Network[] => this.all();
+    return {
+      mtu: this.#config.mtu,
+      host: { links: () => kernel.listLinks(null), supportsLinkKind: (kind) => kernel.linkKindSupported(null, kind), networks },
+    };
   }
 
   /** All networks, in creation order. */

@@ -71,6 +71,18 @@ export function planSandboxSetup(
   return ops;
 }
 
+/**
+ * Kernel work to run before a sandbox's netns is dropped (`Kernel.netnsDel`): every driver's
+ * `planDrop`, last interface first. Best effort — run each op on its own, collect failures,
+ * and drop the netns anyway. Without it a macvlan keeps its MAC on the parent until the kernel
+ * gets round to destroying the dropped netns, and a restart on the same address fails.
+ */
+export function planSandboxDrop(netns: string, attachments: readonly Attachment[]): KernelOp[] {
+  return inInterfaceOrder(attachments)
+    .reverse()
+    .flatMap((a) => (a.endpoint.ifName === '' ? [] : getDriver(a.network.driver).planDrop(a.network, a.endpoint, netns)));
+}
+
 /** Names the interfaces of a sandbox: eth0, eth1, … for the lowest free index. */
 export function nextIfName(existing: readonly Endpoint[]): string {
   const used = new Set(existing.map((e) => e.ifName));

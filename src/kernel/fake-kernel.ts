@@ -21,6 +21,11 @@ export interface FakeKernelOptions {
   readonly hostLinks?: readonly { readonly name: string; readonly mtu?: number; readonly up?: boolean }[];
   /** sysctl values of the host netns, by key (`net/ipv4/ip_forward`). */
   readonly hostSysctls?: Readonly<Record<string, string>>;
+  /**
+   * Link types this kernel lacks (default: none): `linkKindSupported` answers false and
+   * `linkAdd` fails with EOPNOTSUPP, as a kernel without the module does.
+   */
+  readonly unsupportedLinkKinds?: readonly string[];
 }
 
 /** A link in the model. */
@@ -69,11 +74,13 @@ export class FakeKernel implements Kernel {
   nftError: Error | undefined;
 
   readonly #namespaces = new Map<NetnsRef, FakeNetns>();
+  readonly #unsupportedKinds: ReadonlySet<string>;
   #macCounter = 0;
 
   constructor(options: FakeKernelOptions = {}) {
     this.failAt = options.failAt;
     this.failErrno = options.failErrno ?? Errno.EIO;
+    this.#unsupportedKinds = new Set(options.unsupportedLinkKinds ?? []);
     const host = this.#newNetns();
     this.#namespaces.set(null, host);
     for (const link of options.hostLinks ?? []) {
@@ -109,17 +116,23 @@ export class FakeKernel implements Kernel {
   linkAdd(netns: NetnsRef, link: LinkSpec): void {
     this.#mutate({ kind: 'link-add', netns, link }, netns, () => {
       const ns = this.#netns(netns);
-      if (ns.links.has(link.name)) throw Errno.EEXIST;
-      const master = link.master === undefined ? undefined : this.#link(ns, link.master).index;
       const info = link.info;
+      if (this.#unsupportedKinds.has(info.kind)) throw Errno.EOPNOTSUPP;
+      // Parent and master are looked up where the request runs; the name is checked where
+      // the link lands (as kernel 6.18 does, see the macvlan planner).
+      const lands = link.targetNetns === undefined ? netns : link.targetNetns;
+      const target = this.#netns(lands);
+      if (target !== ns && link.master !== undefined) throw Errno.EINVAL;
+      if (target.links.has(link.name)) throw Errno.EEXIST;
+      const master = link.master === undefined ? undefined : this.#link(ns, link.master).index;
       if (info.kind === 'macvlan' || info.kind === 'ipvlan' || info.kind === 'vlan') this.#link(ns, info.parent);
       if (info.kind === 'vxlan' && info.dev !== undefined) this.#link(ns, info.dev);
       let peerNs: FakeNetns | undefined;
       if (info.kind === 'veth') {
         peerNs = this.#netns(info.peerNetns);
-        if (peerNs.links.has(info.peerName) || (peerNs === ns && info.peerName === link.name)) throw Errno.EEXIST;
+        if (peerNs.links.has(info.peerName) || (peerNs === target && info.peerName === link.name)) throw Errno.EEXIST;
       }
-      const created = this.#insertLink(ns, {
+      const created = this.#insertLink(target, {
         name: link.name,
         kind: info.kind,
         mtu: link.mtu ?? 1500,
@@ -136,17 +149,24 @@ export class FakeKernel implements Kernel {
           mtu: info.peerMtu ?? link.mtu ?? 1500,
           up: info.peerUp ?? false,
           ...(info.peerMac === undefined ? {} : { mac: info.peerMac }),
-        }).peer = { netns, name: link.name };
+        }).peer = { netns: lands, name: link.name };
         created.peer = { netns: info.peerNetns, name: info.peerName };
       }
     });
   }
 
-  linkDel(netns: NetnsRef, name: string): void {
-    this.#mutate({ kind: 'link-del', netns, name }, netns, () => {
+  linkDel(netns: NetnsRef, name: string, onlyIfAlias?: string): void {
+    const op: KernelOp = onlyIfAlias === undefined ? { kind: 'link-del', netns, name } : { kind: 'link-del', netns, name, onlyIfAlias };
+    this.#mutate(op, netns, () => {
       const link = this.#namespaces.get(netns)?.links.get(name);
-      if (link !== undefined) this.#removeLink(netns, link);
+      if (link === undefined || (onlyIfAlias !== undefined && link.alias !== onlyIfAlias)) return;
+      this.#removeLink(netns, link);
     });
+  }
+
+  linkKindSupported(netns: NetnsRef, kind: Exclude<LinkSpec['info']['kind'], 'veth'>): boolean {
+    this.#read(netns, `link-probe ${kind}`);
+    return !this.#unsupportedKinds.has(kind);
   }
 
   linkSet(op: Extract<KernelOp, { kind: 'link-set' }>): void {

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { KernelError } from '../errors.js';
+import { invalid, KernelError } from '../errors.js';
 import { Errno, inNetns, kernelErrorFromErrno } from './errno.js';
 import { isNativeError, loadNative, type BerthNative } from './native.js';
 import * as C from './netlink/constants.js';
@@ -28,9 +28,11 @@ import {
   encodeLinkDelete,
   encodeLinkDump,
   encodeLinkGet,
+  encodeLinkProbe,
   encodeNeigh,
   encodeRoute,
   encodeRouteDump,
+  PROBE_LINK_NAME,
   type ResolvedLinkInfo,
 } from './netlink/encode.js';
 import { NetlinkSocket, type DumpResult } from './netlink/socket.js';
@@ -87,19 +89,31 @@ export class NetlinkKernel implements Kernel {
   // Links
 
   /**
-   * Create a link. A veth is created with its peer directly in `info.peerNetns` in the same
-   * message. Two things cannot be done in that message and follow as separate requests: the
-   * alias (the kernel ignores IFLA_IFALIAS on create) and, with `peerUp`, bringing the peer up
-   * (ENOTCONN; done from a socket inside the peer's netns). If a follow-up fails, the new link
-   * is deleted again before the error is thrown, so the call is all or nothing.
+   * Create a link. A veth is created with its peer directly in `info.peerNetns`, and a link
+   * with `targetNetns` directly in that netns (its parent resolved where the request runs), in
+   * the same message. Two things cannot be done in that message and follow as separate
+   * requests: the alias (the kernel ignores IFLA_IFALIAS on create; sent from a socket in the
+   * netns the link ended up in) and, with `peerUp`, bringing the peer up (ENOTCONN; done from
+   * a socket inside the peer's netns). If a follow-up fails, the new link is deleted again
+   * before the error is thrown, so the call is all or nothing.
    */
   linkAdd(netns: NetnsRef, link: LinkSpec): void {
     const op = `link-add ${link.name}`;
     const socket = this.#socket(netns, op);
+    const lands = link.targetNetns === undefined ? keyOf(netns) : keyOf(link.targetNetns);
+    const moves = lands !== keyOf(netns);
+    if (moves && link.master !== undefined) {
+      throw invalid(`${op}: cannot enslave to ${link.master} and create in another netns at once`);
+    }
     const masterIndex = link.master === undefined ? undefined : this.#ifindex(socket, link.master, op);
     const opened: number[] = [];
     try {
       const info = this.#resolveInfo(socket, netns, link.info, op, opened);
+      let netnsFd: number | undefined;
+      if (moves) {
+        netnsFd = this.#callNative(op, lands, (n) => n.netnsOpen(lands ?? OWN_NETNS_FILE));
+        opened.push(netnsFd);
+      }
       socket.request(
         encodeLinkCreate({
           name: link.name,
@@ -109,6 +123,7 @@ export class NetlinkKernel implements Kernel {
           ...(link.up === undefined ? {} : { up: link.up }),
           ...(masterIndex === undefined ? {} : { masterIndex }),
           ...(link.group === undefined ? {} : { group: link.group }),
+          ...(netnsFd === undefined ? {} : { netnsFd }),
         }),
         op,
       );
@@ -117,14 +132,14 @@ export class NetlinkKernel implements Kernel {
     }
     try {
       if (link.alias !== undefined) {
-        socket.request(encodeLinkChange({ name: link.name, alias: link.alias }), `${op}: set alias`);
+        this.#socket(lands, op).request(encodeLinkChange({ name: link.name, alias: link.alias }), `${op}: set alias`);
       }
       if (link.info.kind === 'veth' && link.info.peerUp === true) {
         const peerName = link.info.peerName;
         this.#socket(link.info.peerNetns, op).request(encodeLinkChange({ name: peerName, up: true }), `${op}: up peer ${peerName}`);
       }
     } catch (err) {
-      this.#bestEffort(() => this.linkDel(netns, link.name));
+      this.#bestEffort(() => this.linkDel(lands, link.name));
       throw err;
     }
   }
@@ -132,11 +147,40 @@ export class NetlinkKernel implements Kernel {
   /**
    * Delete a link by name; absent (or its netns gone) is success. Deleting a veth waits for an
    * RCU grace period (~27 ms, KERNEL-NOTES) and blocks the calling thread that long: to drop a
-   * container's veth, delete the container's netns instead.
+   * container's veth, delete the container's netns instead. With `onlyIfAlias`, a link whose
+   * alias differs is left in place (also success): it is not the one berth made.
    */
-  linkDel(netns: NetnsRef, name: string): void {
+  linkDel(netns: NetnsRef, name: string, onlyIfAlias?: string): void {
     const op = `link-del ${name}`;
-    this.#tolerate([Errno.ENODEV, Errno.ENOENT], () => this.#socket(netns, op).request(encodeLinkDelete(name), op));
+    this.#tolerate([Errno.ENODEV, Errno.ENOENT], () => {
+      const socket = this.#socket(netns, op);
+      if (onlyIfAlias !== undefined) {
+        const [reply] = socket.request(encodeLinkGet(name), `${op}: find link`);
+        if (reply === undefined || reply.type !== C.RTM_NEWLINK) return;
+        if (decodeLink(reply.payload).alias !== onlyIfAlias) return;
+      }
+      socket.request(encodeLinkDelete(name), op);
+    });
+  }
+
+  /**
+   * Asks the kernel with a request that names the type and nothing else (`encodeLinkProbe`):
+   * EOPNOTSUPP ("Unknown device type") means the type is missing, any other answer that it is
+   * there. Nothing is created either way.
+   */
+  linkKindSupported(netns: NetnsRef, kind: Exclude<LinkInfo['kind'], 'veth'>): boolean {
+    const op = `link-probe ${kind}`;
+    const socket = this.#socket(netns, op);
+    try {
+      socket.request(encodeLinkProbe(kind), op);
+    } catch (err) {
+      if (err instanceof KernelError && err.errno === Errno.EOPNOTSUPP) return false;
+      if (err instanceof KernelError && err.errno !== undefined) return true;
+      throw err;
+    }
+    // Unreachable on any kernel (the probe name is invalid); if it ever succeeds, undo it.
+    this.#bestEffort(() => this.linkDel(netns, PROBE_LINK_NAME));
+    return true;
   }
 
   linkSet(change: Extract<KernelOp, { kind: 'link-set' }>): void {
@@ -357,7 +401,12 @@ export class NetlinkKernel implements Kernel {
       case 'macvlan':
         return { kind: 'macvlan', mode: info.mode, parentIndex: this.#ifindex(socket, info.parent, op) };
       case 'ipvlan':
-        return { kind: 'ipvlan', mode: info.mode, parentIndex: this.#ifindex(socket, info.parent, op) };
+        return {
+          kind: 'ipvlan',
+          mode: info.mode,
+          ...(info.flag === undefined ? {} : { flag: info.flag }),
+          parentIndex: this.#ifindex(socket, info.parent, op),
+        };
       case 'vlan':
         return { kind: 'vlan', id: info.id, parentIndex: this.#ifindex(socket, info.parent, op) };
     }

@@ -22,7 +22,7 @@ export function applyOp(kernel: Kernel, op: KernelOp): void {
     case 'link-add':
       return kernel.linkAdd(op.netns, op.link);
     case 'link-del':
-      return kernel.linkDel(op.netns, op.name);
+      return kernel.linkDel(op.netns, op.name, op.onlyIfAlias);
     case 'link-set':
       return kernel.linkSet(op);
     case 'addr-add':
@@ -55,8 +55,9 @@ export function inverseOf(op: KernelOp): KernelOp | undefined {
     case 'netns-add':
       return { kind: 'netns-del', path: op.path };
     case 'link-add':
-      // Deleting either end of a veth deletes the pair, wherever the peer went.
-      return { kind: 'link-del', netns: op.netns, name: op.link.name };
+      // Deleting either end of a veth deletes the pair, wherever the peer went. A link made
+      // with `targetNetns` lives there, not where the request ran.
+      return { kind: 'link-del', netns: op.link.targetNetns === undefined ? op.netns : op.link.targetNetns, name: op.link.name };
     case 'link-set':
       return inverseOfLinkSet(op);
     case 'addr-add':

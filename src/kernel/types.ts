@@ -45,7 +45,14 @@ export type LinkInfo =
       /** Parent link name in the namespace the link is created in. */
       readonly parent: string;
     }
-  | { readonly kind: 'ipvlan'; readonly mode: 'l2' | 'l3' | 'l3s'; readonly parent: string }
+  | {
+      readonly kind: 'ipvlan';
+      readonly mode: 'l2' | 'l3' | 'l3s';
+      /** IFLA_IPVLAN_FLAGS: how slaves of one parent reach each other (default `bridge`). */
+      readonly flag?: 'bridge' | 'private' | 'vepa';
+      /** Parent link name in the namespace the link is created in. */
+      readonly parent: string;
+    }
   | { readonly kind: 'vlan'; readonly id: number; readonly parent: string }
   | { readonly kind: 'dummy' };
 
@@ -64,6 +71,16 @@ export interface LinkSpec {
   readonly alias?: string;
   /** IFLA_GROUP, for bulk deletion by group. */
   readonly group?: number;
+  /**
+   * Namespace the new link is registered in, when it is not the one the request runs in
+   * (IFLA_NET_NS_FD on RTM_NEWLINK). Why: a macvlan/ipvlan/vlan names its parent by ifindex
+   * (IFLA_LINK), which the kernel resolves in the netns of the request, so the request must
+   * run where the parent is (the host) while the link belongs in the sandbox. Created there
+   * directly, it never shows up in the host netns, and no second "move" request is needed.
+   * Follow-up requests (alias) go to this netns, and the inverse deletes the link here.
+   * With `master`, both must be in one netns (a link cannot be enslaved across namespaces).
+   */
+  readonly targetNetns?: NetnsRef;
 }
 
 /** One unit of kernel work, as data. Every kind has an inverse (`inverseOf`). */
@@ -71,7 +88,18 @@ export type KernelOp =
   | { readonly kind: 'netns-add'; readonly path: string }
   | { readonly kind: 'netns-del'; readonly path: string }
   | { readonly kind: 'link-add'; readonly netns: NetnsRef; readonly link: LinkSpec }
-  | { readonly kind: 'link-del'; readonly netns: NetnsRef; readonly name: string }
+  | {
+      readonly kind: 'link-del';
+      readonly netns: NetnsRef;
+      readonly name: string;
+      /**
+       * Delete only a link whose IFLA_IFALIAS is exactly this (berth's ownership mark); a link
+       * by that name without it is left alone, and that counts as success. For links berth
+       * creates only sometimes, under a name users may also give their own links (a macvlan
+       * network's `eth0.10` parent).
+       */
+      readonly onlyIfAlias?: string;
+    }
   | {
       readonly kind: 'link-set';
       readonly netns: NetnsRef;
@@ -176,7 +204,13 @@ export interface Kernel {
    */
   netnsDirSetup(dir: string): void;
   linkAdd(netns: NetnsRef, link: LinkSpec): void;
-  linkDel(netns: NetnsRef, name: string): void;
+  /** Delete a link; with `onlyIfAlias`, only if its alias is exactly that (see the op). */
+  linkDel(netns: NetnsRef, name: string, onlyIfAlias?: string): void;
+  /**
+   * Whether the kernel knows link type `kind` (`ipvlan`, `vlan`, `dummy`, …), loading its
+   * module if it can. Asked by trying, with nothing created (`encodeLinkProbe`).
+   */
+  linkKindSupported(netns: NetnsRef, kind: Exclude<LinkInfo['kind'], 'veth'>): boolean;
   linkSet(op: Extract<KernelOp, { kind: 'link-set' }>): void;
   addrAdd(netns: NetnsRef, dev: string, cidr: string): void;
   addrDel(netns: NetnsRef, dev: string, cidr: string): void;

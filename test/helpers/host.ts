@@ -7,7 +7,7 @@
  * it left under its exec-root and deletes the namespace — call it from `after` hooks so it runs
  * when a test fails too.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -40,21 +40,16 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs a command and returns status/stdout/stderr without throwing. */
+/** Runs a command and returns status/stdout/stderr (stderr on success too) without throwing. */
 export function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): RunResult {
-  try {
-    const stdout = execFileSync(cmd, [...args], {
-      encoding: 'utf8',
-      env: opts.env ?? process.env,
-      input: opts.input,
-      timeout: opts.timeoutMs ?? 30_000,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (err) {
-    const e = err as { status: number | null; stdout?: string; stderr?: string };
-    return { status: e.status, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+  const r = spawnSync(cmd, [...args], {
+    encoding: 'utf8',
+    env: opts.env ?? process.env,
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
 }
 
 /** A throwaway host netns with a running berthd. */
@@ -80,9 +75,15 @@ export class TestHost {
   /** Creates the netns (lo up) and starts berthd in it. */
   static async start(prefix = 'berth-it', extraArgs: readonly string[] = []): Promise<TestHost> {
     const host = new TestHost(prefix);
-    sh('ip', ['netns', 'add', host.name]);
-    sh('ip', ['-n', host.name, 'link', 'set', 'lo', 'up']);
-    await host.startDaemon(extraArgs);
+    try {
+      sh('ip', ['netns', 'add', host.name]);
+      sh('ip', ['-n', host.name, 'link', 'set', 'lo', 'up']);
+      await host.startDaemon(extraArgs);
+    } catch (err) {
+      // The caller never gets the host to clean up: remove the netns and dir made so far.
+      await host.cleanup();
+      throw err;
+    }
     return host;
   }
 

@@ -32,6 +32,7 @@ import {
 import { runInspect } from '../inspect.js';
 import { buildIpamConfig } from '../ipam-config.js';
 import { confirm } from '../prompt.js';
+import { kvStringsToMap, validateLabel, validateLink } from '../validators.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared texts and helpers
@@ -96,7 +97,7 @@ export function naturalLess(a: string, b: string): boolean {
   return s1.length < s2.length;
 }
 
-/** `filters.ToJSON`: `{"name":{"value":true}}` with sorted keys, or undefined when empty. */
+/** `filters.ToJSON` (json.Marshal, so HTML-escaped): `{"name":{"value":true}}` with sorted keys, or undefined when empty. */
 export function filtersJson(filters: ReadonlyMap<string, readonly string[]>): string | undefined {
   if (filters.size === 0) return undefined;
   const keys = sortedKeys(filters);
@@ -105,7 +106,7 @@ export function filtersJson(filters: ReadonlyMap<string, readonly string[]>): st
     keys
       .map((k) => {
         const vals = [...new Set(filters.get(k) ?? [])].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-        return `${quoteJsonString(k)}:{${vals.map((v) => `${quoteJsonString(v)}:true`).join(',')}}`;
+        return `${quoteJsonString(k, true)}:{${vals.map((v) => `${quoteJsonString(v, true)}:true`).join(',')}}`;
       })
       .join(',') +
     '}'
@@ -113,35 +114,6 @@ export function filtersJson(filters: ReadonlyMap<string, readonly string[]>): st
 }
 
 const networkPath = (ref: string): string => `/networks/${goPathEscape(ref)}`;
-
-/**
- * `opts.ValidateLabel`: the key, left-trimmed, must be non-empty and free of spaces and tabs
- * (docker 28.2.2 accepts ` a=c` — sending key ` a` — but refuses `a =c` with `label 'a '
- * contains whitespaces`).
- */
-function validateLabel(v: string): void {
-  const eq = v.indexOf('=');
-  const key = (eq < 0 ? v : v.slice(0, eq)).replace(/^\s+/, '');
-  if (key === '') throw new Error(`invalid label '${v}': empty name`);
-  if (/[ \t]/.test(key)) throw new Error(`label '${key}' contains whitespaces`);
-}
-
-/** `opts.ValidateLink`. */
-function validateLink(v: string): void {
-  if (v === '') throw new Error('empty string specified for links');
-  if (v.split(':').length > 2) throw new Error(`bad format for links: ${v}`);
-}
-
-/** `opts.ConvertKVStringsToMap`. */
-function kvStringsToMap(values: readonly string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq < 0) m.set(v, '');
-    else m.set(v.slice(0, eq), v.slice(eq + 1));
-  }
-  return m;
-}
 
 // ---------------------------------------------------------------------------------------------
 // create
@@ -208,7 +180,7 @@ export function createRequestBody(ctx: Pick<CommandContext, 'flags' | 'args'>): 
     Labels: kvStringsToMap(flags.strings('label')),
     Name: ctx.args[0] ?? '',
   };
-  return encodeJson(decodeTyped(NetworkCreateRequest, plainToJsonNode(body)));
+  return encodeJson(decodeTyped(NetworkCreateRequest, plainToJsonNode(body)), { escapeHtml: true });
 }
 
 const create: Command = {
@@ -456,7 +428,7 @@ export function connectRequestBody(ctx: Pick<CommandContext, 'flags' | 'args'>):
     GwPriority: flags.int('gw-priority'),
   };
   const body = { Container: ctx.args[1] ?? '', EndpointConfig: endpoint };
-  return encodeJson(decodeTyped(NetworkConnectRequest, plainToJsonNode(body)));
+  return encodeJson(decodeTyped(NetworkConnectRequest, plainToJsonNode(body)), { escapeHtml: true });
 }
 
 const connect: Command = {
@@ -492,6 +464,7 @@ const disconnect: Command = {
   async run(ctx) {
     const body = encodeJson(
       decodeTyped(NetworkDisconnectRequest, plainToJsonNode({ Container: ctx.args[1] ?? '', Force: ctx.flags.bool('force') })),
+      { escapeHtml: true },
     );
     await ctx.client().call('POST', `${networkPath(ctx.args[0] ?? '')}/disconnect`, { json: body });
   },

@@ -110,6 +110,11 @@ export const bridgeDriver: NetworkDriver = {
     // Deleting the sandbox end deletes the pair (and the bridge port) with it.
     return [{ kind: 'link-del', netns, name: endpoint.ifName }];
   },
+
+  planDrop(): KernelOp[] {
+    // The host end is a fresh name each start and the pair holds nothing else: nothing to free.
+    return [];
+  },
 };
 
 /** Default routes through an endpoint's network gateways (v4 and, if any, v6). */

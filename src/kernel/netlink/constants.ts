@@ -123,6 +123,9 @@ export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8 } as c
 /** Inside IFLA_INFO_DATA of an ipvlan (u16). */
 export const IFLA_IPVLAN_MODE = 1;
 export const IPVLAN_MODE = { l2: 0, l3: 1, l3s: 2 } as const;
+/** Inside IFLA_INFO_DATA of an ipvlan (u16): IPVLAN_F_PRIVATE 1, IPVLAN_F_VEPA 2; 0 is bridge. */
+export const IFLA_IPVLAN_FLAGS = 2;
+export const IPVLAN_FLAG = { bridge: 0, private: 1, vepa: 2 } as const;
 
 /** Inside IFLA_INFO_DATA of a vlan (u16). */
 export const IFLA_VLAN_ID = 1;

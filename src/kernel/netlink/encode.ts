@@ -170,7 +170,12 @@ export type ResolvedLinkInfo =
       readonly learning: boolean;
     }
   | { readonly kind: 'macvlan'; readonly mode: keyof typeof C.MACVLAN_MODE; readonly parentIndex: number }
-  | { readonly kind: 'ipvlan'; readonly mode: keyof typeof C.IPVLAN_MODE; readonly parentIndex: number }
+  | {
+      readonly kind: 'ipvlan';
+      readonly mode: keyof typeof C.IPVLAN_MODE;
+      readonly flag?: keyof typeof C.IPVLAN_FLAG;
+      readonly parentIndex: number;
+    }
   | { readonly kind: 'vlan'; readonly id: number; readonly parentIndex: number };
 
 /**
@@ -187,6 +192,8 @@ export interface ResolvedLink {
   /** ifindex of the bridge to enslave to. */
   readonly masterIndex?: number;
   readonly group?: number;
+  /** fd of the namespace the link is registered in (IFLA_NET_NS_FD); undefined = the request's own. */
+  readonly netnsFd?: number;
 }
 
 /** RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: create a link (fails with EEXIST if the name is taken). */
@@ -198,6 +205,9 @@ export function encodeLinkCreate(link: ResolvedLink, options?: HeaderOptions): B
   if (link.group !== undefined) attrs.push(attr.u32(C.IFLA_GROUP, link.group));
   const parent = parentIndexOf(link.info);
   if (parent !== undefined) attrs.push(attr.u32(C.IFLA_LINK, parent));
+  // IFLA_LINK is resolved in the request's netns, IFLA_NET_NS_FD says where the link goes:
+  // a macvlan lands in the sandbox on a parent that stays in the host, in one message.
+  if (link.netnsFd !== undefined) attrs.push(attr.u32(C.IFLA_NET_NS_FD, link.netnsFd));
   attrs.push(linkInfoAttr(link));
   const up = link.up === true ? C.IFF_UP : 0;
   return encodeMessage(
@@ -246,11 +256,40 @@ function linkInfoAttr(link: ResolvedLink): Attr {
     }
     case 'macvlan':
       return data([attr.u32(C.IFLA_MACVLAN_MODE, C.MACVLAN_MODE[info.mode])]);
-    case 'ipvlan':
-      return data([attr.u16(C.IFLA_IPVLAN_MODE, C.IPVLAN_MODE[info.mode])]);
+    case 'ipvlan': {
+      const nested = [attr.u16(C.IFLA_IPVLAN_MODE, C.IPVLAN_MODE[info.mode])];
+      if (info.flag !== undefined) nested.push(attr.u16(C.IFLA_IPVLAN_FLAGS, C.IPVLAN_FLAG[info.flag]));
+      return data(nested);
+    }
     case 'vlan':
       return data([attr.u16(C.IFLA_VLAN_ID, info.id)]);
   }
+}
+
+/**
+ * Name used by `encodeLinkProbe`. It can never be registered: `dev_valid_name` refuses '/'
+ * in every kernel, at the latest when the device would be registered.
+ */
+export const PROBE_LINK_NAME = 'berth/probe';
+
+/**
+ * RTM_NEWLINK that asks whether the kernel knows link type `kind` without creating anything.
+ * The kernel looks the type up (loading the `rtnl-link-<kind>` module if it can) before it
+ * looks at anything else of the new link; an unknown type fails with EOPNOTSUPP and the
+ * extended ack "Unknown device type". A known type goes on and fails later: macvlan, ipvlan
+ * and vlan with EINVAL for the missing IFLA_LINK / IFLA_INFO_DATA, the others at the latest
+ * with EINVAL for the name when the device would be registered. So any answer but EOPNOTSUPP
+ * means "supported". Not for veth: veth registers its peer before itself, so the probe would
+ * make (and at once unmake) a `vethN`.
+ */
+export function encodeLinkProbe(kind: Exclude<ResolvedLinkInfo['kind'], 'veth'>, options?: HeaderOptions): Buffer {
+  return encodeMessage(
+    C.RTM_NEWLINK,
+    C.NLM_F_REQUEST | C.NLM_F_ACK | C.NLM_F_CREATE | C.NLM_F_EXCL,
+    ifinfomsg(),
+    [attr.str(C.IFLA_IFNAME, PROBE_LINK_NAME), attr.nest(C.IFLA_LINKINFO, [attr.str(C.IFLA_INFO_KIND, kind)])],
+    options,
+  );
 }
 
 /** Changes to an existing link. */

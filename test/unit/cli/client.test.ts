@@ -53,7 +53,7 @@ describe('daemon errors', () => {
     [
       'empty body',
       () => ({ status: 404, text: '' }),
-      'Error response from daemon: request returned Not Found for API route and version http://api.moby.localhost/v1.47/networks, check if the server supports the requested API version',
+      'Error response from daemon: request returned Not Found for API route and version http://api.moby.localhost/v1.48/networks, check if the server supports the requested API version',
     ],
   ];
   for (const [name, route, message] of cases) {
@@ -78,7 +78,7 @@ describe('version and info', () => {
     const out = r.stdout.split('\n');
     assert.equal(out[0], 'Client:');
     assert.match(out[1] ?? '', /^ Version: {11}\S+$/);
-    assert.equal(out[2], ' API version:       1.47');
+    assert.equal(out[2], ' API version:       1.48');
     assert.deepEqual(out.slice(7), [
       'Server: berth',
       ' Engine:',

@@ -13,7 +13,9 @@ import { main } from '../../../src/cli/main.js';
 /** A request as the fake daemon received it. */
 export interface RecordedRequest {
   readonly method: string;
-  /** Path and query, e.g. `/v1.47/networks?filters=%7B%7D`. */
+  /** True for a hijack request (`Connection: Upgrade`, `Upgrade: tcp`). */
+  readonly upgrade?: boolean;
+  /** Path and query, e.g. `/v1.48/networks?filters=%7B%7D`. */
   readonly url: string;
   readonly contentType: string | undefined;
   readonly body: string;
@@ -25,6 +27,13 @@ export interface FakeResponse {
   readonly json?: unknown;
   readonly text?: string;
   readonly contentType?: string;
+  /**
+   * For a hijacked request (`Connection: Upgrade`): the bytes sent after `101 UPGRADED`, then
+   * the connection is closed. Without it an upgrade request gets a plain HTTP answer.
+   */
+  readonly upgrade?: Buffer;
+  /** For a hijacked request: called with what the client writes on the upgraded connection. */
+  readonly onStdin?: (data: Buffer) => void;
 }
 
 export type Route = (req: RecordedRequest) => FakeResponse;
@@ -62,12 +71,48 @@ export async function startFakeEngine(route: Route): Promise<FakeEngine> {
       res.end(body);
     });
   });
+  // attach and exec start hijack the connection; Node hands those to 'upgrade'.
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    let body = head;
+    const answer = (): void => {
+      socket.removeListener('data', onData);
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        upgrade: req.headers.connection === 'Upgrade' && req.headers.upgrade === 'tcp',
+        contentType: req.headers['content-type'],
+        body: body.subarray(0, length).toString('utf8'),
+      };
+      requests.push(rec);
+      const out = route(rec);
+      if (out.upgrade === undefined) {
+        const text = out.json !== undefined ? JSON.stringify(out.json) + '\n' : (out.text ?? '');
+        socket.end(
+          `HTTP/1.1 ${out.status} ${http.STATUS_CODES[out.status] ?? ''}\r\nApi-Version: 1.47\r\n` +
+            `Content-Type: ${out.json !== undefined ? 'application/json' : 'text/plain'}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        );
+        return;
+      }
+      if (out.onStdin !== undefined) socket.on('data', out.onStdin);
+      socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      socket.end(out.upgrade);
+    };
+    const onData = (d: Buffer): void => {
+      body = Buffer.concat([body, d]);
+      if (body.length >= length) answer();
+    };
+    socket.on('error', () => undefined);
+    if (body.length >= length) answer();
+    else socket.on('data', onData);
+  });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   return {
     socketPath,
     host: `unix://${socketPath}`,
     requests,
     close: async () => {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
     },
@@ -79,6 +124,15 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** A multiplexed-stream frame (`[stream, 0, 0, 0, size u32 BE]` + payload). */
+export function frame(stream: 1 | 2, text: string): Buffer {
+  const payload = Buffer.from(text);
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
 }
 
 /** Runs `berth <argv>` in-process against `host` (as BERTH_HOST unless env overrides). */
@@ -235,7 +289,7 @@ export const CREATED_ID = 'c0ffee'.padEnd(64, '0');
  * container `nope` fails; prune deletes net10 and net9.
  */
 export const dockerLikeRoute: Route = (req) => {
-  const path = new URL(req.url, 'http://x').pathname.replace(/^\/v1\.47/, '');
+  const path = new URL(req.url, 'http://x').pathname.replace(/^\/v1\.4[78]/, '');
   if (path === '/version') {
     return {
       status: 200,

@@ -48,7 +48,7 @@ describe('network ls', () => {
     );
     const req = only(e.requests);
     assert.equal(req.method, 'GET');
-    assert.equal(req.url, '/v1.47/networks');
+    assert.equal(req.url, '/v1.48/networks');
   });
 
   it('--no-trunc widens the ID column; `list` is an alias', async (t) => {
@@ -67,7 +67,7 @@ describe('network ls', () => {
     const r = await runCli(['network', 'ls', '-qf', 'driver=bridge'], { host: e.host });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, lines('b22dfcac0219', '8afd246383f4', 'bbbb46383f4a', 'aaaa46383f4a', '80155bcf6d01', '93e6e22b983d'));
-    assert.equal(only(e.requests).url, '/v1.47/networks?filters=%7B%22driver%22%3A%7B%22bridge%22%3Atrue%7D%7D');
+    assert.equal(only(e.requests).url, '/v1.48/networks?filters=%7B%22driver%22%3A%7B%22bridge%22%3Atrue%7D%7D');
   });
 
   it('sends every filter (repeated -f/--filter) as one sorted JSON `filters` parameter', async (t) => {
@@ -79,7 +79,7 @@ describe('network ls', () => {
     assert.equal(r.code, 0);
     assert.equal(
       only(e.requests).url,
-      '/v1.47/networks?filters=%7B%22dangling%22%3A%7B%22true%22%3Atrue%7D%2C%22driver%22%3A%7B%22bridge%22%3Atrue%7D%2C' +
+      '/v1.48/networks?filters=%7B%22dangling%22%3A%7B%22true%22%3Atrue%7D%2C%22driver%22%3A%7B%22bridge%22%3Atrue%7D%2C' +
         '%22label%22%3A%7B%22a%3Db%22%3Atrue%7D%2C%22name%22%3A%7B%22foo%22%3Atrue%7D%7D',
     );
   });
@@ -179,7 +179,7 @@ describe('network create', () => {
   it('sends the same body as docker for a bare create', async (t) => {
     const req = await bodyFor(t, ['n1']);
     assert.equal(req.method, 'POST');
-    assert.equal(req.url, '/v1.47/networks/create');
+    assert.equal(req.url, '/v1.48/networks/create');
     assert.equal(req.contentType, 'application/json');
     assert.equal(
       req.body,
@@ -458,7 +458,7 @@ describe('network inspect', () => {
     assert.equal(r.stdout, ['[', ...INSPECT_BRIDGE.slice(0, -1), '    },', ...INSPECT_NET10, ']', ''].join('\n'));
     assert.deepEqual(
       e.requests.map((q) => `${q.method} ${q.url}`),
-      ['GET /v1.47/networks/bridge', 'GET /v1.47/networks/net10'],
+      ['GET /v1.48/networks/bridge', 'GET /v1.48/networks/net10'],
     );
   });
 
@@ -572,7 +572,7 @@ describe('network inspect', () => {
     const e = await engine(t);
     const r = await runCli(['network', 'inspect', '-v', 'bridge', '-f', '{{.Name}}'], { host: e.host });
     assert.equal(r.stdout, 'bridge\n');
-    assert.equal(only(e.requests).url, '/v1.47/networks/bridge?verbose=true');
+    assert.equal(only(e.requests).url, '/v1.48/networks/bridge?verbose=true');
   });
 
   it('requires at least one argument', async () => {
@@ -600,7 +600,7 @@ describe('network rm', () => {
     );
     assert.deepEqual(
       e.requests.map((q) => `${q.method} ${q.url}`),
-      ['DELETE /v1.47/networks/personal', 'DELETE /v1.47/networks/bridge', 'DELETE /v1.47/networks/nope', 'DELETE /v1.47/networks/net9'],
+      ['DELETE /v1.48/networks/personal', 'DELETE /v1.48/networks/bridge', 'DELETE /v1.48/networks/nope', 'DELETE /v1.48/networks/net9'],
     );
   });
 
@@ -620,13 +620,13 @@ describe('network prune', () => {
     const r = await runCli(['network', 'prune', '-f'], { host: e.host });
     assert.deepEqual(r, { code: 0, stdout: 'Deleted Networks:\nnet10\nnet9\n\n', stderr: '' });
     const req = only(e.requests);
-    assert.equal(`${req.method} ${req.url} ${req.body}`, 'POST /v1.47/networks/prune ');
+    assert.equal(`${req.method} ${req.url} ${req.body}`, 'POST /v1.48/networks/prune ');
   });
 
   it('passes --filter as JSON', async (t) => {
     const e = await engine(t);
     await runCli(['network', 'prune', '--force', '--filter', 'until=24h', '--filter', 'label=a'], { host: e.host });
-    assert.equal(only(e.requests).url, '/v1.47/networks/prune?filters=%7B%22label%22%3A%7B%22a%22%3Atrue%7D%2C%22until%22%3A%7B%2224h%22%3Atrue%7D%7D');
+    assert.equal(only(e.requests).url, '/v1.48/networks/prune?filters=%7B%22label%22%3A%7B%22a%22%3Atrue%7D%2C%22until%22%3A%7B%2224h%22%3Atrue%7D%7D');
   });
 
   it('asks first; only y/Y confirms; a declined prompt exits 0 silently', async (t) => {
@@ -679,7 +679,7 @@ describe('network connect / disconnect', () => {
     );
     assert.equal(full.code, 0);
     const [a, b] = e.requests;
-    assert.equal(a?.url, '/v1.47/networks/bridge/connect');
+    assert.equal(a?.url, '/v1.48/networks/bridge/connect');
     assert.equal(
       a?.body,
       '{"Container":"c1","EndpointConfig":{"IPAMConfig":{},"Links":null,"Aliases":[],"MacAddress":"","DriverOpts":{},' +
@@ -729,7 +729,7 @@ describe('network connect / disconnect', () => {
     await runCli(['network', 'disconnect', '-f', 'bridge', 'c1'], { host: e.host });
     assert.deepEqual(
       e.requests.map((q) => `${q.url} ${q.body}`),
-      ['/v1.47/networks/bridge/disconnect {"Container":"c1","Force":false}\n', '/v1.47/networks/bridge/disconnect {"Container":"c1","Force":true}\n'],
+      ['/v1.48/networks/bridge/disconnect {"Container":"c1","Force":false}\n', '/v1.48/networks/bridge/disconnect {"Container":"c1","Force":true}\n'],
     );
   });
 

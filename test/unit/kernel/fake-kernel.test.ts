@@ -44,6 +44,52 @@ describe('FakeKernel', () => {
     );
   });
 
+  it('creates a link from the host straight into another netns, parent found in the host', () => {
+    const kernel = new FakeKernel({ hostLinks: [{ name: 'eth0' }], unsupportedLinkKinds: ['ipvlan'] });
+    kernel.netnsAdd(C1);
+    kernel.linkAdd(null, {
+      name: 'tmp0',
+      info: { kind: 'macvlan', mode: 'bridge', parent: 'eth0' },
+      mac: '02:42:0a:00:00:02',
+      targetNetns: C1,
+    });
+    assert.deepEqual(kernel.listLinks(null).map((l) => l.name), ['lo', 'eth0']);
+    assert.deepEqual(kernel.listLinks(C1).map((l) => `${l.name} ${l.kind} ${l.mac}`), ['lo undefined 00:00:00:00:00:00', 'tmp0 macvlan 02:42:0a:00:00:02']);
+    // The name is checked where the link lands: eth0 in the sandbox is fine.
+    kernel.linkSet({ kind: 'link-set', netns: C1, name: 'tmp0', newName: 'eth0' });
+    assert.throws(
+      () => kernel.linkAdd(null, { name: 'eth0', info: { kind: 'macvlan', mode: 'bridge', parent: 'eth0' }, targetNetns: C1 }),
+      errno(17),
+    );
+    assert.throws(
+      () => kernel.linkAdd(null, { name: 'x', info: { kind: 'macvlan', mode: 'bridge', parent: 'eth9' }, targetNetns: C1 }),
+      errno(19),
+    );
+    // A kernel without the link type: probe says so, create fails with EOPNOTSUPP.
+    assert.equal(kernel.linkKindSupported(null, 'ipvlan'), false);
+    assert.equal(kernel.linkKindSupported(null, 'macvlan'), true);
+    assert.throws(
+      () => kernel.linkAdd(null, { name: 'x', info: { kind: 'ipvlan', mode: 'l2', parent: 'eth0' }, targetNetns: C1 }),
+      errno(95),
+    );
+    kernel.netnsDel(C1);
+    assert.deepEqual(kernel.listLinks(null).map((l) => l.name), ['lo', 'eth0'], 'the macvlan went with its netns, the parent stayed');
+  });
+
+  it('deletes with onlyIfAlias only a link that carries the alias', () => {
+    const kernel = new FakeKernel({ hostLinks: [{ name: 'eth0.10' }] });
+    kernel.linkAdd(null, { name: 'dm-1', info: { kind: 'dummy' }, alias: 'berth:net:1' });
+    kernel.linkDel(null, 'eth0.10', 'berth:net:1');
+    kernel.linkDel(null, 'dm-1', 'berth:net:1');
+    kernel.linkDel(null, 'gone', 'berth:net:1');
+    assert.deepEqual(kernel.listLinks(null).map((l) => l.name), ['lo', 'eth0.10']);
+    assert.deepEqual(kernel.ops.slice(-3), [
+      { kind: 'link-del', netns: null, name: 'eth0.10', onlyIfAlias: 'berth:net:1' },
+      { kind: 'link-del', netns: null, name: 'dm-1', onlyIfAlias: 'berth:net:1' },
+      { kind: 'link-del', netns: null, name: 'gone', onlyIfAlias: 'berth:net:1' },
+    ]);
+  });
+
   it('fails like the kernel: EEXIST, ENODEV, ENOENT; deletes accept absence', () => {
     const kernel = new FakeKernel();
     kernel.linkAdd(null, { name: 'br0', info: { kind: 'bridge' } });

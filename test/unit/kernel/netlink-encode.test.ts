@@ -25,6 +25,7 @@ import {
   encodeLinkCreate,
   encodeLinkDelete,
   encodeLinkDump,
+  encodeLinkProbe,
   encodeNeigh,
   encodeRoute,
   stampSeq,
@@ -81,6 +82,70 @@ describe('netlink encode', { skip: littleEndian ? false : 'fixtures are little-e
         '00000000 00000000 00000000 00000000', //       peer ifinfomsg: no IFF_UP (ENOTCONN)
         '0900 0300 6574683000 000000', //       IFLA_IFNAME "eth0\0"
         '0800 1c00 15000000', //       IFLA_NET_NS_FD 21
+      ),
+    );
+  });
+
+  it('macvlan RTM_NEWLINK on parent <2>, registered in another netns (top-level IFLA_NET_NS_FD)', () => {
+    const bytes = encodeLinkCreate({
+      name: 'veth1a2b3c4',
+      info: { kind: 'macvlan', mode: 'bridge', parentIndex: 2 },
+      mac: '02:42:0a:fc:00:02',
+      netnsFd: 9,
+    });
+    assert.equal(
+      bytes.toString('hex'),
+      hex(
+        '68000000 1000 0506 00000000 00000000',
+        '00000000 00000000 00000000 00000000', // down: renamed in the sandbox first
+        '1000 0300 7665746831613262336334 00', // IFLA_IFNAME "veth1a2b3c4\0"
+        '0a00 0100 02420afc0002 0000', // IFLA_ADDRESS
+        '0800 0500 02000000', // IFLA_LINK 2: the parent, found in the request's netns
+        '0800 1c00 09000000', // IFLA_NET_NS_FD 9: where the link is registered
+        '1c00 1200', // IFLA_LINKINFO
+        '0c00 0100 6d6163766c616e00', //   IFLA_INFO_KIND "macvlan\0"
+        '0c00 0200 0800 0100 04000000', //   IFLA_INFO_DATA { IFLA_MACVLAN_MODE bridge (4) }
+      ),
+    );
+  });
+
+  it('ipvlan RTM_NEWLINK with mode and flags (u16 each)', () => {
+    const bytes = encodeLinkCreate({ name: 'iv0', info: { kind: 'ipvlan', mode: 'l3', flag: 'private', parentIndex: 2 } });
+    assert.equal(
+      bytes.toString('hex'),
+      hex(
+        '54000000 1000 0506 00000000 00000000',
+        '00000000 00000000 00000000 00000000',
+        '0800 0300 69763000',
+        '0800 0500 02000000', // IFLA_LINK 2
+        '2400 1200',
+        '0b00 0100 6970766c616e00 00', //   IFLA_INFO_KIND "ipvlan\0"
+        '1400 0200', //   IFLA_INFO_DATA
+        '0600 0100 0100 0000', //     IFLA_IPVLAN_MODE l3 (1)
+        '0600 0200 0100 0000', //     IFLA_IPVLAN_FLAGS private (1)
+      ),
+    );
+  });
+
+  it('vlan RTM_NEWLINK and the link-type probe (an unregistrable name, no parent)', () => {
+    assert.equal(
+      encodeLinkCreate({ name: 'p0.10', info: { kind: 'vlan', id: 10, parentIndex: 3 }, up: true }).toString('hex'),
+      hex(
+        '50000000 1000 0506 00000000 00000000',
+        '00 00 0000 00000000 01000000 01000000',
+        '0a00 0300 70302e313000 0000', // IFLA_IFNAME "p0.10\0"
+        '0800 0500 03000000', // IFLA_LINK 3
+        '1c00 1200 0900 0100 766c616e00 000000', // IFLA_LINKINFO { KIND "vlan\0"
+        '0c00 0200 0600 0100 0a00 0000', //   IFLA_INFO_DATA { IFLA_VLAN_ID 10 } }
+      ),
+    );
+    assert.equal(
+      encodeLinkProbe('ipvlan').toString('hex'),
+      hex(
+        '40000000 1000 0506 00000000 00000000',
+        '00000000 00000000 00000000 00000000',
+        '1000 0300 62657274682f70726f626500', // IFLA_IFNAME "berth/probe\0": never registrable
+        '1000 1200 0b00 0100 6970766c616e00 00', // IFLA_LINKINFO { KIND "ipvlan\0" }, nothing else
       ),
     );
   });

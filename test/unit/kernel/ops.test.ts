@@ -20,6 +20,16 @@ describe('inverseOf', () => {
     ],
     [{ kind: 'link-del', netns: null, name: 'vh1' }, undefined],
     [
+      // Created from the host into a sandbox: the inverse deletes it where it landed.
+      {
+        kind: 'link-add',
+        netns: null,
+        link: { name: 'veth1a2b3c4', info: { kind: 'macvlan', mode: 'bridge', parent: 'eth0' }, targetNetns: N },
+      },
+      { kind: 'link-del', netns: N, name: 'veth1a2b3c4' },
+    ],
+    [{ kind: 'link-del', netns: null, name: 'eth0.10', onlyIfAlias: 'berth:net:1' }, undefined],
+    [
       { kind: 'addr-add', netns: N, dev: 'eth0', cidr: '10.0.0.2/24' },
       { kind: 'addr-del', netns: N, dev: 'eth0', cidr: '10.0.0.2/24' },
     ],
