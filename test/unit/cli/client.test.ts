@@ -92,7 +92,7 @@ describe('version and info', () => {
       '',
     ]);
     const f = await runCli(['version', '-f', '{{.Server.Version}} {{.Client.APIVersion}}'], { host: e.host });
-    assert.equal(f.stdout, '0.1.0 1.47\n');
+    assert.equal(f.stdout, '0.1.0 1.48\n');
   });
 
   it('version prints the client part, then the connection error', async () => {
