@@ -128,10 +128,8 @@ async function handleUpgrade(
     );
     return;
   }
-  socket.write(
-    'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n' +
-      'Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
-  );
+  const contentType = response.headers?.['Content-Type'] ?? 'application/vnd.docker.multiplexed-stream';
+  socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   try {
     await response.stream(socket, socket);
   } catch (err) {

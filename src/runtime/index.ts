@@ -12,6 +12,9 @@
  * - `RuncRuntime` (runc.ts) runs each container under its own berth-shim, so containers,
  *   their json-file logs and their exit codes survive a berthd restart. All runc state is
  *   under `<exec-root>/runc`, so several daemons never see each other's containers.
+ * - A container's stdin (`-i`) and terminal (`-t`) are held by its shim too; clients reach
+ *   them, and its live output, over the shim's attach socket (attach.ts), never through
+ *   berthd's memory.
  * - No external program is run through a shell; everything that reaches a path or an argv is
  *   validated first (image references, container IDs, signals, env entries).
  *
@@ -26,5 +29,6 @@ export * from './json-log.js';
 export * from './layers.js';
 export * from './mountinfo.js';
 export * from './runc.js';
+export * from './attach.js';
 export * from './shim.js';
 export { runTool, describeFailure, type ToolResult, type RunToolOptions } from './run-tool.js';

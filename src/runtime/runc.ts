@@ -7,6 +7,8 @@
  *                                        exec-roots do not see each other's containers
  *   <execRoot>/bundles/<id>/config.json  the OCI bundle; rootfs is the layer's merged dir
  *   <execRoot>/bundles/<id>/{init.pid,runc.log,shim.log,shim.pid}
+ *   <execRoot>/bundles/<id>/attach.sock  the shim's attach socket (mode 0600, see attach.ts)
+ *   <execRoot>/bundles/<id>/exec-<x>.*   one attached exec: process.json, pid, exit, socket, logs
  *   <root>/containers/<id>/<id>-json.log the container's stdout/stderr, Docker's json-file format
  *   <root>/containers/<id>/exit.json     the main process's exit status, once it has exited
  *
@@ -20,13 +22,21 @@
  *   gives 128+n as Docker reports it) after the last output is in the log.
  * - A restarted berthd needs no handshake: `state`/`list` ask runc, the exit status is in
  *   exit.json, `waitExit` watches for that file, and `stop`/`kill`/`exec` go through runc.
+ * - Stdin and terminals belong to the shim too. With `openStdin` (`docker run -i`) it holds
+ *   the write end of the container's stdin pipe for the container's life, so `sh` waits for
+ *   input instead of reading EOF from /dev/null. With `tty` (`-t`) runc sends it the pty master
+ *   over `--console-socket` (SCM_RIGHTS, which Node cannot receive); the pty's output is the
+ *   container's stdout. Either way the shim serves `attach.sock`: output to attached clients,
+ *   stdin and window sizes from them (`attach`, `resize`; protocol in attach.ts). Nothing of
+ *   this goes through berthd's memory, so a berthd restart leaves terminals and stdin alone.
+ * - `docker run` attaches before it starts the container. `expectAttach` tells the next
+ *   `start` of that container to make the shim hold the output (`--hold`) until the first
+ *   client attaches, so a fast container's first bytes (or all of them) are not missed.
+ * - `execAttached` (`docker exec -i`/`-t`) runs the process with `runc exec -d` under a shim
+ *   of its own (no log), reached over a socket of its own; plain `exec` collects output in
+ *   berthd, as before.
  *
  * Every external program runs with an argv array; nothing passes through a shell.
- *
- * Not implemented yet: a terminal (`-t`). runc hands the pty master over `--console-socket`
- * with SCM_RIGHTS, which Node cannot receive; berth-shim (C) can, and would then copy the pty
- * into the log and serve attach on a unix socket. `StartOptions.tty` and `ExecOptions.tty`
- * exist for that and are refused with ERR_NOT_IMPLEMENTED until then.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,10 +46,11 @@ import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, invalid } from '../errors.js';
-import { clampRlimits, type HostRlimits, type OciSpec } from './bundle.js';
+import { encodeResize, parseExitFrame, ShimConnection } from './attach.js';
+import { clampRlimits, mergeEnv, type HostRlimits, type OciProcess, type OciSpec } from './bundle.js';
 import { checkContainerId, containerDir } from './layers.js';
 import { describeFailure, runTool, type ToolResult } from './run-tool.js';
-import { DEFAULT_SHIM_PATH, parseShimReport } from './shim.js';
+import { DEFAULT_SHIM_PATH, parseShimReport, type ShimReport } from './shim.js';
 
 /** How a {@link RuncRuntime} finds its tools and keeps its files. */
 export interface RuncRuntimeOptions {
@@ -63,6 +74,8 @@ export interface ContainerPaths {
   readonly runcLog: string;
   readonly shimLog: string;
   readonly shimPidFile: string;
+  /** The shim's attach socket (see attach.ts); may be longer than sun_path allows. */
+  readonly attachSocket: string;
   /** `<root>/containers/<id>`, shared with the engine (and layers.ts). */
   readonly containerDir: string;
   /** Docker's json-file log. */
@@ -100,8 +113,21 @@ export interface ContainerState {
 
 /** Options for {@link RuncRuntime.start}. */
 export interface StartOptions {
-  /** Allocate a pty (`docker run -t`). Not implemented yet; see the module comment. */
+  /**
+   * Allocate a pty (`docker run -t`): the process gets `terminal: true` (and `TERM=xterm`
+   * unless its environment sets TERM), as `renderOciSpec({ terminal: true })` renders it.
+   */
   readonly tty?: boolean;
+  /** Keep the container's stdin open for attach clients (`docker run -i`); else /dev/null. */
+  readonly openStdin?: boolean;
+}
+
+/** An attach announced before the start it waits for; see {@link RuncRuntime.expectAttach}. */
+export interface PendingAttach {
+  /** Resolves when the next start of the container has succeeded. */
+  readonly started: Promise<void>;
+  /** Withdraws the announcement (the client went away). */
+  cancel(): void;
 }
 
 /** What {@link RuncRuntime.start} returns. */
@@ -143,8 +169,33 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Keep at most this many bytes of each stream; default 64 MiB. */
   readonly maxBuffer?: number;
-  /** `docker exec -t`: not implemented yet. */
+}
+
+/** Options for {@link RuncRuntime.execAttached}. */
+export interface AttachedExecOptions {
+  readonly args: readonly string[];
+  /** `KEY=value` entries added to (and overriding) the container's environment. */
+  readonly env?: readonly string[];
+  /** Working directory inside the container; default the container's. */
+  readonly cwd?: string;
+  /** Default: the container's user. */
+  readonly user?: { readonly uid: number; readonly gid: number };
+  /** A pty for the process (`docker exec -t`); `TERM=xterm` unless set. */
   readonly tty?: boolean;
+  /** A stdin the attach connection writes to (`docker exec -i`); else /dev/null. */
+  readonly openStdin?: boolean;
+  /** `docker exec -d`: no connection; the session's `connection` is null. */
+  readonly detach?: boolean;
+}
+
+/** A process started by {@link RuncRuntime.execAttached}. */
+export interface ExecSession {
+  /** PID of the process in the daemon's PID namespace. */
+  readonly pid: number;
+  /** The attached connection (output, stdin, resize); null for a detached exec. */
+  readonly connection: ShimConnection | null;
+  /** Resolves once the process has exited and its files are gone. */
+  readonly exit: Promise<ExitStatus>;
 }
 
 /** What an exec produced. */
@@ -164,6 +215,9 @@ interface RuncStateJson {
 }
 
 const EXIT_FILE = 'exit.json';
+/** Socket names relative to the bundle, where the shim runs: short whatever the exec-root. */
+const ATTACH_SOCKET = 'attach.sock';
+const CONSOLE_SOCKET = 'console.sock';
 
 /** /proc/self/limits row names of the rlimits berth renders. */
 const LIMIT_NAMES: Readonly<Record<string, string>> = {
@@ -222,7 +276,16 @@ export function runcErrors(text: string): string[] {
   return msgs;
 }
 
-/** The runc runtime of one daemon. Holds configuration only; all state is in files and runc. */
+/** `spec` with a terminal, as `renderOciSpec({ terminal: true })` renders one. Pure. */
+export function withTerminal(spec: OciSpec): OciSpec {
+  const hasTerm = spec.process.env.some((e) => e.startsWith('TERM='));
+  return { ...spec, process: { ...spec.process, terminal: true, env: hasTerm ? spec.process.env : [...spec.process.env, 'TERM=xterm'] } };
+}
+
+/**
+ * The runc runtime of one daemon. Holds configuration and, in memory, only the attaches that
+ * wait for a start (see `expectAttach`); all other state is in files, the shims and runc.
+ */
 export class RuncRuntime {
   readonly #root: string;
   readonly #execRoot: string;
@@ -230,6 +293,8 @@ export class RuncRuntime {
   readonly #shim: string;
   readonly #startTimeoutMs: number;
   #resolvedRunc: string | undefined;
+  /** Container id → callbacks of attaches waiting for its next start. */
+  readonly #attachWaiters = new Map<string, Set<() => void>>();
 
   constructor(opts: RuncRuntimeOptions) {
     if (!opts.root.startsWith('/') || !opts.execRoot.startsWith('/')) throw invalid('runtime root and exec-root must be absolute paths');
@@ -256,6 +321,7 @@ export class RuncRuntime {
       runcLog: join(bundle, 'runc.log'),
       shimLog: join(bundle, 'shim.log'),
       shimPidFile: join(bundle, 'shim.pid'),
+      attachSocket: join(bundle, ATTACH_SOCKET),
       containerDir: dir,
       log: join(dir, `${id}-json.log`),
       exitFile: join(dir, EXIT_FILE),
@@ -283,12 +349,12 @@ export class RuncRuntime {
    * Starts container `id` from `spec` (see bundle.ts `renderOciSpec`): writes the bundle and
    * runs it under a new berth-shim. A stopped leftover of the same id in runc is deleted first;
    * a running one is a conflict. The previous exit file is removed; the log is appended to.
+   * When an attach waits for this start (`expectAttach`), the shim holds the output for it and
+   * the waiter is told once the start has succeeded.
    */
   async start(id: string, spec: OciSpec, opts: StartOptions = {}): Promise<StartedContainer> {
     checkContainerId(id);
-    if (opts.tty || spec.process.terminal) {
-      throw new BerthError('ERR_NOT_IMPLEMENTED', `start container ${id}: a terminal (-t) is not implemented yet`);
-    }
+    const tty = (opts.tty ?? false) || spec.process.terminal;
     const p = this.paths(id);
     // runc keeps each container's state in `<runc root>/<id>/`; only ask runc (≈6 ms) when
     // that directory exists, i.e. when there is a leftover to deal with.
@@ -306,11 +372,12 @@ export class RuncRuntime {
     await mkdir(p.containerDir, { recursive: true, mode: 0o700 });
     await Promise.all([p.exitFile, p.pidFile, p.runcLog, p.shimPidFile].map((f) => rm(f, { force: true })));
     const { host, canRaise } = await daemonRlimits();
-    await writeFile(p.config, JSON.stringify(clampRlimits(spec, host, canRaise)));
+    await writeFile(p.config, JSON.stringify(clampRlimits(tty ? withTerminal(spec) : spec, host, canRaise)));
 
-    const shimLog = await open(p.shimLog, 'a', 0o600);
+    // Someone waits to attach (`docker run` attaches first): the shim holds the output for it.
+    const waiters = this.#attachWaiters.get(id);
     const args = [
-      '--runc', this.#runcPath === 'runc' ? await this.#resolveRunc() : this.#runcPath,
+      '--runc', await this.#runcBinary(),
       '--runc-root', this.runcRoot,
       '--bundle', p.bundle,
       '--id', id,
@@ -318,31 +385,53 @@ export class RuncRuntime {
       '--runc-log', p.runcLog,
       '--log', p.log,
       '--exit-file', p.exitFile,
+      '--attach-socket', ATTACH_SOCKET,
+      ...(opts.openStdin ? ['--stdin'] : []),
+      ...(tty ? ['--tty', '--console-socket', CONSOLE_SOCKET] : []),
+      ...(waiters !== undefined && waiters.size > 0 ? ['--hold'] : []),
     ];
-    let report: string;
-    let shimPid: number | undefined;
+    const { report, shimPid } = await this.#runShim(args, { cwd: p.bundle, shimLog: p.shimLog, what: `start container ${id}` });
+    if (shimPid !== undefined) await writeFile(p.shimPidFile, `${shimPid}\n`);
+    const parsed = parseShimReport(report);
+    if (parsed?.kind === 'ok') {
+      for (const w of waiters ?? []) w();
+      this.#attachWaiters.delete(id);
+      return { pid: parsed.pid, shimPid: shimPid ?? 0 };
+    }
+    const detail = await this.#shimFailure(parsed, p.runcLog, p.shimLog);
+    await this.#runc(['delete', '--force', id]).catch(() => undefined);
+    await rm(p.bundle, { recursive: true, force: true });
+    throw new BerthError('ERR_RUNTIME', `start container ${id}: runc run failed: ${detail}`);
+  }
+
+  /**
+   * Spawns berth-shim detached with `args` and returns what it reported on its stdout before
+   * it stopped talking to us (see shim.ts `parseShimReport`). Its diagnostics go to `shimLog`.
+   */
+  async #runShim(args: readonly string[], o: { cwd: string; shimLog: string; what: string }): Promise<{ report: string; shimPid: number | undefined }> {
+    const shimLog = await open(o.shimLog, 'a', 0o600);
     try {
-      const child = spawn(this.#shim, args, { detached: true, stdio: ['ignore', 'pipe', shimLog.fd], cwd: p.bundle });
-      shimPid = child.pid;
+      const child = spawn(this.#shim, args, { detached: true, stdio: ['ignore', 'pipe', shimLog.fd], cwd: o.cwd });
+      const shimPid = child.pid;
       if (shimPid === undefined) {
         const [e] = (await once(child, 'error')) as [NodeJS.ErrnoException];
         const hint = e.code === 'ENOENT' ? ': build it with buildShim() (src/runtime/shim.ts)' : '';
-        throw new BerthError('ERR_RUNTIME', `start container ${id}: run berth-shim ${this.#shim}: ${e.message}${hint}`, { cause: e });
+        throw new BerthError('ERR_RUNTIME', `${o.what}: run berth-shim ${this.#shim}: ${e.message}${hint}`, { cause: e });
       }
-      report = await new Promise<string>((resolve, reject) => {
+      const report = await new Promise<string>((resolve, reject) => {
         const chunks: Buffer[] = [];
         const timer = setTimeout(() => {
           // Our own child's process group: the shim and the runc it started.
           try {
-            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+            process.kill(-shimPid, 'SIGKILL');
           } catch {
             // already gone
           }
-          reject(new BerthError('ERR_RUNTIME', `start container ${id}: runc did not report within ${this.#startTimeoutMs} ms`));
+          reject(new BerthError('ERR_RUNTIME', `${o.what}: runc did not report within ${this.#startTimeoutMs} ms`));
         }, this.#startTimeoutMs);
         child.on('error', (e: Error) => {
           clearTimeout(timer);
-          reject(new BerthError('ERR_RUNTIME', `start container ${id}: berth-shim: ${e.message}`, { cause: e }));
+          reject(new BerthError('ERR_RUNTIME', `${o.what}: berth-shim: ${e.message}`, { cause: e }));
         });
         child.stdout?.on('data', (b: Buffer) => chunks.push(b));
         child.stdout?.on('end', () => {
@@ -352,19 +441,22 @@ export class RuncRuntime {
       });
       // From here the shim lives on its own; berthd must not wait for it.
       child.unref();
-      if (shimPid !== undefined) await writeFile(p.shimPidFile, `${shimPid}\n`);
+      return { report, shimPid };
     } finally {
       await shimLog.close();
     }
-    const parsed = parseShimReport(report);
-    if (parsed?.kind === 'ok') return { pid: parsed.pid, shimPid: shimPid ?? 0 };
-    const runcLog = await readFile(p.runcLog, 'utf8').catch(() => '');
-    const shimErr = await readFile(p.shimLog, 'utf8').catch(() => '');
-    const msgs = runcErrors(runcLog);
-    const detail = msgs.length ? msgs.join('; ') : parsed?.kind === 'error' && parsed.message ? parsed.message : shimErr.trim() || 'berth-shim exited without a report';
-    await this.#runc(['delete', '--force', id]).catch(() => undefined);
-    await rm(p.bundle, { recursive: true, force: true });
-    throw new BerthError('ERR_RUNTIME', `start container ${id}: runc run failed: ${detail}`);
+  }
+
+  /** The best description of a failed shim start: runc's log, the report, the shim's stderr. */
+  async #shimFailure(parsed: ShimReport | null, runcLog: string, shimLog: string): Promise<string> {
+    const msgs = runcErrors(await readFile(runcLog, 'utf8').catch(() => ''));
+    if (msgs.length) return msgs.join('; ');
+    if (parsed?.kind === 'error' && parsed.message) return parsed.message;
+    return (await readFile(shimLog, 'utf8').catch(() => '')).trim() || 'berth-shim exited without a report';
+  }
+
+  async #runcBinary(): Promise<string> {
+    return this.#runcPath === 'runc' ? this.#resolveRunc() : this.#runcPath;
   }
 
   /** The shim execs runc by path (execl), so find `runc` in PATH once. */
@@ -553,7 +645,6 @@ export class RuncRuntime {
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
     checkContainerId(id);
-    if (opts.tty) throw new BerthError('ERR_NOT_IMPLEMENTED', `exec in container ${id}: a terminal (-t) is not implemented yet`);
     if (opts.args.length === 0) throw invalid('no command specified');
     for (const e of opts.env ?? []) if (!/^[^=\0]+=[^\0]*$/.test(e)) throw invalid(`invalid environment variable: ${JSON.stringify(e)}`);
     const p = this.paths(id);
@@ -581,5 +672,192 @@ export class RuncRuntime {
     }
     const exitCode = r.status ?? 128 + (r.signal ? (osConstants.signals[r.signal] ?? 0) : 0);
     return { exitCode, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * Announces an attach that waits for the next start of `id` (`docker run` attaches before
+   * it starts the container): that start makes the shim hold the output until the first
+   * client attaches, and `started` resolves when it has succeeded. Call `cancel` when the
+   * client goes away first.
+   */
+  expectAttach(id: string): PendingAttach {
+    checkContainerId(id);
+    let waiters = this.#attachWaiters.get(id);
+    if (waiters === undefined) {
+      waiters = new Set();
+      this.#attachWaiters.set(id, waiters);
+    }
+    const set = waiters;
+    let notify!: () => void;
+    const started = new Promise<void>((resolve) => {
+      notify = resolve;
+    });
+    set.add(notify);
+    return {
+      started,
+      cancel: () => {
+        set.delete(notify);
+        if (set.size === 0 && this.#attachWaiters.get(id) === set) this.#attachWaiters.delete(id);
+      },
+    };
+  }
+
+  /**
+   * Attaches to the shim of container `id`: its output from now on (from the start, right
+   * after a start that held it for us), and a way to its stdin and terminal size. Works for
+   * containers started by an earlier berthd. ERR_CONTAINER_STATE when no shim serves it.
+   */
+  async attach(id: string): Promise<ShimConnection> {
+    return this.#connectShim(id, true);
+  }
+
+  /** Sets the terminal size of container `id` (TIOCSWINSZ on its pty; ignored without one). */
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const frame = encodeResize(rows, cols);
+    const c = await this.#connectShim(id, false);
+    await new Promise<void>((resolve) => c.socket.end(frame, () => resolve()));
+  }
+
+  async #connectShim(id: string, attach: boolean): Promise<ShimConnection> {
+    checkContainerId(id);
+    try {
+      return await ShimConnection.connect(this.paths(id).attachSocket, { attach });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+        throw new BerthError('ERR_CONTAINER_STATE', `Container ${id} is not running`, { cause: e });
+      }
+      throw new BerthError('ERR_RUNTIME', `attach to container ${id}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * `docker exec -i` / `-t`: starts `args` in running container `id` under a berth-shim of
+   * its own (`runc exec -d`, with a pty when `tty`), and connects to it unless `detach`. The
+   * process runs with the container's process settings (capabilities, rlimits, user) plus
+   * `env`, `cwd` and `user`. Its output is not logged. runc's failures (no such executable)
+   * throw ERR_RUNTIME with runc's message; a container that is not running gives
+   * ERR_CONTAINER_STATE, an unknown one ERR_CONTAINER_NOT_FOUND.
+   */
+  async execAttached(id: string, opts: AttachedExecOptions): Promise<ExecSession> {
+    checkContainerId(id);
+    if (opts.args.length === 0) throw invalid('no command specified');
+    for (const e of opts.env ?? []) if (!/^[^=\0]+=[^\0]*$/.test(e)) throw invalid(`invalid environment variable: ${JSON.stringify(e)}`);
+    const p = this.paths(id);
+    const notRunning = async (cause?: unknown): Promise<BerthError> => {
+      const s = await this.#runcState(id).catch(() => null);
+      if (!s) return new BerthError('ERR_CONTAINER_NOT_FOUND', `No such container: ${id}`, { cause });
+      if (s.status !== 'running') return new BerthError('ERR_CONTAINER_STATE', `Container ${id} is not running`, { cause });
+      return new BerthError('ERR_RUNTIME', `exec in container ${id}: ${(cause as Error | undefined)?.message ?? 'failed'}`, { cause });
+    };
+    let config: OciSpec;
+    try {
+      config = JSON.parse(await readFile(p.config, 'utf8')) as OciSpec;
+    } catch (e) {
+      throw await notRunning(e);
+    }
+    const base = config.process;
+    const env = mergeEnv(base.env, opts.env ?? []);
+    if (opts.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    const proc: OciProcess = {
+      ...base,
+      terminal: opts.tty ?? false,
+      args: [...opts.args],
+      env,
+      cwd: opts.cwd || base.cwd,
+      user: opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : base.user,
+    };
+    // Sockets by name (the shim runs in the bundle: sun_path is short); other files by path.
+    const x = `exec-${randomBytes(6).toString('hex')}`;
+    const f = {
+      process: join(p.bundle, `${x}.json`),
+      pid: join(p.bundle, `${x}.pid`),
+      exit: join(p.bundle, `${x}.exit`),
+      runcLog: join(p.bundle, `${x}.runc.log`),
+      shimLog: join(p.bundle, `${x}.shim.log`),
+      socket: join(p.bundle, `${x}.sock`),
+    };
+    const cleanup = async (): Promise<void> => {
+      await Promise.all([...Object.values(f), join(p.bundle, `${x}.console`)].map((file) => rm(file, { force: true })));
+    };
+    await writeFile(f.process, JSON.stringify(proc), { mode: 0o600 });
+    const args = [
+      '--runc', await this.#runcBinary(),
+      '--runc-root', this.runcRoot,
+      '--bundle', p.bundle,
+      '--id', id,
+      '--pid-file', f.pid,
+      '--runc-log', f.runcLog,
+      '--exit-file', f.exit,
+      '--attach-socket', `${x}.sock`,
+      '--exec-process', f.process,
+      ...(opts.openStdin ? ['--stdin'] : []),
+      ...(opts.tty ? ['--tty', '--console-socket', `${x}.console`] : []),
+      ...(opts.detach ? [] : ['--hold']),
+    ];
+    let started: { report: string; shimPid: number | undefined };
+    try {
+      started = await this.#runShim(args, { cwd: p.bundle, shimLog: f.shimLog, what: `exec in container ${id}` });
+    } catch (e) {
+      await cleanup();
+      throw e;
+    }
+    const parsed = parseShimReport(started.report);
+    if (parsed?.kind !== 'ok') {
+      const detail = await this.#shimFailure(parsed, f.runcLog, f.shimLog);
+      await cleanup();
+      const err = await notRunning();
+      throw err.code === 'ERR_RUNTIME' ? new BerthError('ERR_RUNTIME', `exec in container ${id}: ${detail}`) : err;
+    }
+    const exit = this.#execExit(f.exit, started.shimPid, cleanup);
+    let connection: ShimConnection | null = null;
+    if (!opts.detach) {
+      try {
+        connection = await ShimConnection.connect(f.socket);
+      } catch (e) {
+        // The shim holds the output for 10 s, then finishes on its own; `exit` cleans up.
+        throw new BerthError('ERR_RUNTIME', `exec in container ${id}: attach: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return { pid: parsed.pid, connection, exit };
+  }
+
+  /**
+   * The exit of an attached exec, then its files removed: its shim writes the exit file
+   * before it sends EXIT and closes the connection, then exits. A shim that dies without one
+   * gives 255, unknown. Polls (100 ms): the attached caller has the EXIT frame sooner.
+   */
+  async #execExit(exitFile: string, shimPid: number | undefined, cleanup: () => Promise<void>): Promise<ExitStatus> {
+    const shimAlive = (): boolean => {
+      if (shimPid === undefined) return false;
+      try {
+        process.kill(shimPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let exit: ExitStatus | null = null;
+    for (;;) {
+      exit = await readFile(exitFile, 'utf8').then(
+        (s) => parseExitFrame(Buffer.from(s)),
+        () => null,
+      );
+      if (exit !== null) break;
+      if (!shimAlive()) {
+        exit = await readFile(exitFile, 'utf8').then(
+          (s) => parseExitFrame(Buffer.from(s)),
+          () => null,
+        );
+        exit ??= { exitCode: 255, signal: null, exitedAt: new Date().toISOString(), unknown: true };
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Let the shim remove its socket and exit before the files go. Never rejects: callers
+    // may not be listening any more.
+    for (let i = 0; i < 50 && shimAlive(); i++) await new Promise((r) => setTimeout(r, 100));
+    await cleanup().catch(() => undefined);
+    return exit;
   }
 }

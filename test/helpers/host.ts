@@ -211,7 +211,23 @@ export class TestHost {
    * the host netns, the temp dir. Safe to call twice.
    */
   async cleanup(): Promise<void> {
+    // Containers outlive berthd by design (their shims own them): remove them first, through the
+    // API while the daemon runs, then whatever runc under our exec-root still has.
+    if (this.#daemon !== undefined) {
+      try {
+        const list = await this.request('GET', '/containers/json?all=1');
+        for (const c of (list.body ?? []) as { Id: string }[]) await this.request('DELETE', `/containers/${c.Id}?force=1`);
+      } catch {
+        // the daemon may be dead already
+      }
+    }
     await this.stopDaemon();
+    const runcRoot = path.join(this.execRoot, 'runc');
+    if (fs.existsSync(runcRoot)) {
+      for (const id of run('runc', ['--root', runcRoot, 'list', '-q']).stdout.split('\n').filter(Boolean)) {
+        run('runc', ['--root', runcRoot, 'delete', '-f', id]);
+      }
+    }
     for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
       const mnt = line.split(' ')[4];
       if (mnt !== undefined && mnt.startsWith(this.dir)) run('umount', ['-l', mnt]);

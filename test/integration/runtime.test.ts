@@ -25,6 +25,7 @@ import {
   layerPaths,
   logText,
   mountLayer,
+  parseExitFrame,
   readLog,
   removeImage,
   removeLayer,
@@ -34,6 +35,7 @@ import {
   type ContainerLayer,
   type Image,
   type OciSpecOptions,
+  type ShimConnection,
 } from '../../src/runtime/index.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -391,6 +393,71 @@ test('runtime: busybox containers through runc and berth-shim', { timeout: 180_0
     assert.match(entries[0]?.log ?? '', /^tick 0\n$/);
     await until('shim exit', () => !alive(started.shimPid));
     await fresh.delete(id);
+    await removeLayer(layer);
+  });
+
+  await t.test('terminal and stdin: a held tty start, attach, input, resize, exec -t/-i, attach from a new runtime', async () => {
+    /** Everything a shim connection delivers, until the shim closes it. */
+    const collect = (conn: ShimConnection) => {
+      const out: Buffer[] = [];
+      let exitCode: number | null = null;
+      const done = (async () => {
+        for await (const f of conn.frames()) {
+          if (f.kind === 3) exitCode = parseExitFrame(f.payload)?.exitCode ?? null;
+          else out.push(f.payload);
+        }
+      })();
+      return { done, text: () => Buffer.concat(out).toString(), exitCode: () => exitCode };
+    };
+    const id = 'tty';
+    const { spec, layer } = await prepare(id, ['sh']);
+    const pending = runtime.expectAttach(id);
+    const started = await runtime.start(id, spec, { tty: true, openStdin: true });
+    ourPids.add(started.shimPid);
+    ourPids.add(started.pid);
+    await pending.started;
+    await new Promise((r) => setTimeout(r, 200)); // the banner is written before anyone attaches…
+    const main = collect(await runtime.attach(id));
+    await until('held banner', () => /built-in shell \(ash\)/.test(main.text())); // …and held for us
+    await runtime.resize(id, 40, 120);
+    (await runtime.attach(id)).sendStdin(Buffer.from('stty size; echo "t-$((6*7))"\r'));
+    await until('typed command output', () => /40 120\r\nt-42\r\n/.test(main.text()));
+
+    const tty = await runtime.execAttached(id, { args: ['sh', '-c', 'tty; read x; echo "x=$x"; exit 6'], tty: true, openStdin: true });
+    assert.ok(tty.connection);
+    const ttyOut = collect(tty.connection);
+    tty.connection.sendStdin(Buffer.from('abc\r'));
+    await ttyOut.done;
+    // The terminal echoes `abc` whenever it arrives, before or after `tty` prints.
+    assert.match(ttyOut.text(), /^\/dev\/pts\/\d+\r\n/m);
+    assert.match(ttyOut.text(), /abc\r\n(.|\n)*x=abc\r\n$/);
+    assert.equal(ttyOut.exitCode(), 6);
+    assert.equal((await tty.exit).exitCode, 6);
+
+    const cat = await runtime.execAttached(id, { args: ['cat'], openStdin: true });
+    assert.ok(cat.connection);
+    const catOut = collect(cat.connection);
+    cat.connection.sendStdin(Buffer.from('piped'));
+    cat.connection.closeStdin();
+    await catOut.done;
+    assert.deepEqual([catOut.text(), catOut.exitCode()], ['piped', 0]);
+    await cat.exit;
+    await assert.rejects(runtime.execAttached(id, { args: ['/no/such'], tty: true }), (e: unknown) => isCode(e, 'ERR_RUNTIME'));
+
+    // A restarted berthd (a new runtime) reaches the same shim and terminal.
+    const fresh = new RuncRuntime({ root, execRoot, shim });
+    const second = collect(await fresh.attach(id));
+    (await fresh.attach(id)).sendStdin(Buffer.from('exit 3\r'));
+    await Promise.all([main.done, second.done]);
+    assert.deepEqual([main.exitCode(), second.exitCode()], [3, 3]);
+    assert.equal((await runtime.waitExit(id, 5000))?.exitCode, 3);
+    const entries = await readLog(runtime.paths(id).log);
+    assert.ok(entries.every((e) => e.stream === 'stdout'));
+    assert.match(logText(entries), /t-42\r\n/);
+    await until('shim exit', () => !alive(started.shimPid));
+    assert.equal(await exists(runtime.paths(id).attachSocket), false);
+    assert.deepEqual((await readdir(runtime.paths(id).bundle)).filter((f) => f.startsWith('exec-') || f.endsWith('.sock')), []);
+    await runtime.delete(id);
     await removeLayer(layer);
   });
 

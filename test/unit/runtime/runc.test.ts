@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isCode } from '../../../src/errors.js';
-import { parseProcLimits, parseSignal, runcErrors } from '../../../src/runtime/runc.js';
+import { renderOciSpec } from '../../../src/runtime/bundle.js';
+import { parseProcLimits, parseSignal, runcErrors, withTerminal } from '../../../src/runtime/runc.js';
 
 test('parseSignal', () => {
   assert.equal(parseSignal('SIGTERM'), 15);
@@ -36,4 +37,17 @@ test('parseProcLimits', () => {
     'Max core file size        0                    unlimited            bytes     ',
   ].join('\n');
   assert.deepEqual(parseProcLimits(text), { RLIMIT_NPROC: 63711, RLIMIT_NOFILE: 20000, RLIMIT_CORE: Infinity });
+});
+
+test('withTerminal: terminal true, TERM=xterm unless the environment sets TERM', () => {
+  const spec = renderOciSpec({ rootfs: '/r', args: ['sh'], env: ['A=1'], hostname: 'h', network: { kind: 'host' }, cgroupsPath: 'berth:c' });
+  assert.equal(spec.process.terminal, false);
+  const t = withTerminal(spec);
+  assert.equal(t.process.terminal, true);
+  const rendered = renderOciSpec({ rootfs: '/r', args: ['sh'], env: ['A=1'], hostname: 'h', network: { kind: 'host' }, cgroupsPath: 'berth:c', terminal: true });
+  assert.deepEqual([...t.process.env].sort(), [...rendered.process.env].sort());
+  assert.ok(t.process.env.includes('TERM=xterm'));
+  const own = withTerminal(renderOciSpec({ rootfs: '/r', args: ['sh'], env: ['TERM=vt100'], hostname: 'h', network: { kind: 'host' }, cgroupsPath: 'berth:c' }));
+  assert.deepEqual(own.process.env.filter((e) => e.startsWith('TERM=')), ['TERM=vt100']);
+  assert.equal(spec.process.terminal, false, 'the input spec is not changed');
 });
