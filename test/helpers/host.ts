@@ -152,7 +152,7 @@ export class TestHost {
           method,
           path: urlPath,
           headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-          timeout: 20_000,
+          timeout: 60_000,
         },
         (res) => {
           let text = '';

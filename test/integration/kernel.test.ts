@@ -246,6 +246,51 @@ test('NetlinkKernel on the real kernel (inside namespaces of its own)', async (t
     );
   });
 
+  await step('macvlan from the host straight into another netns; type probes create nothing; guarded delete', () => {
+    const mvNs = path.join(dir, 'mv');
+    kernel.netnsAdd(mvNs);
+    kernel.linkAdd(hostNs, { name: 'pa0', info: { kind: 'veth', peerName: 'pz0', peerNetns: hostNs }, up: true });
+    // Born in mvNs under a temporary name, parent found in hostNs; then renamed there.
+    kernel.linkAdd(hostNs, {
+      name: 'tmv0',
+      info: { kind: 'macvlan', mode: 'private', parent: 'pa0' },
+      mac: '02:42:0a:4d:00:09',
+      targetNetns: mvNs,
+      alias: 'berth:ep:test',
+    });
+    assert.equal(kernel.listLinks(hostNs).some((l) => l.name === 'tmv0'), false, 'the macvlan showed up in the host netns');
+    kernel.linkSet({ kind: 'link-set', netns: mvNs, name: 'tmv0', newName: 'eth0' });
+    kernel.linkSet({ kind: 'link-set', netns: mvNs, name: 'eth0', up: true });
+    const [eth0] = ipJson(mvNs, ['-d', 'link', 'show', 'eth0']);
+    assert.deepEqual(
+      [eth0.linkinfo.info_kind, eth0.linkinfo.info_data.mode, eth0.address, eth0.ifalias, eth0.flags.includes('UP')],
+      ['macvlan', 'private', '02:42:0a:4d:00:09', 'berth:ep:test', true],
+    );
+
+    // Probes: the answer matches what `ip link add` gets, and no link appears.
+    const before = kernel.listLinks(hostNs).map((l) => l.name);
+    for (const kind of ['macvlan', 'ipvlan', 'vlan', 'dummy'] as const) {
+      const args = kind === 'dummy' ? ['link', 'add', 'pr0', 'type', kind] : ['link', 'add', 'link', 'pa0', 'name', 'pr0', 'type', kind, ...(kind === 'vlan' ? ['id', '7'] : [])];
+      let ipWorks = true;
+      try {
+        exec('nsenter', [`--net=${hostNs}`, 'ip', ...args]);
+        exec('nsenter', [`--net=${hostNs}`, 'ip', 'link', 'del', 'pr0']);
+      } catch {
+        ipWorks = false;
+      }
+      assert.equal(kernel.linkKindSupported(hostNs, kind), ipWorks, `probe of ${kind} disagrees with ip link add`);
+    }
+    assert.deepEqual(kernel.listLinks(hostNs).map((l) => l.name), before, 'a probe left a link behind');
+
+    // A delete guarded by an alias leaves a link without it alone.
+    kernel.linkDel(mvNs, 'eth0', 'berth:net:someone-else');
+    assert.equal(kernel.listLinks(mvNs).some((l) => l.name === 'eth0'), true);
+    kernel.linkDel(mvNs, 'eth0', 'berth:ep:test');
+    assert.equal(kernel.listLinks(mvNs).some((l) => l.name === 'eth0'), false);
+    kernel.linkDel(hostNs, 'pa0');
+    kernel.netnsDel(mvNs);
+  });
+
   await step('vxlan with FDB remotes, and permanent neighbours', () => {
     kernel.linkAdd(hostNs, { name: 'vx0', info: { kind: 'vxlan', vni: 42, port: 4789, local: '10.77.0.1', dev: 'br0', learning: false } });
     const [vx0] = ipJson(hostNs, ['-d', 'link', 'show', 'vx0']);
