@@ -18,8 +18,9 @@ fi
 
 # --- 1. system packages -------------------------------------------------------------------
 # nftables: the firewall; runc: the OCI runtime; busybox-static: the busybox image;
-# iproute2/iputils-ping/bind9-dnsutils/procps/util-linux(nsenter): kernel cross-checks and real clients in tests.
-apt_packages=(nftables iproute2 runc busybox-static util-linux procps iputils-ping bind9-dnsutils python3 make g++)
+# iproute2/iputils-ping/bind9-dnsutils/procps/util-linux(nsenter): kernel cross-checks and real clients in tests;
+# iperf3: throughput through published ports (bench/ports.ts).
+apt_packages=(nftables iproute2 runc busybox-static util-linux procps iputils-ping bind9-dnsutils python3 make g++ iperf3)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

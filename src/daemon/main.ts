@@ -42,7 +42,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const containers = new ContainerController({ store, kernel, networks, runtime, config, log });
   networks.setChangeListener(() => containers.notifyObservers());
   // Services that follow the model (firewall, embedded DNS) are added here, before init.
+  const { DnsServer } = await import('../dns/index.js');
+  containers.addObserver(new DnsServer({ daemonDns: config.dns, log }));
   // berth:observers
+  if (config.firewall) containers.addObserver((await import('../firewall/index.js')).createFirewall({ kernel, root: config.root, log }));
   await networks.init();
   await containers.init();
   await containers.notifyObservers();

@@ -430,7 +430,7 @@ test('runtime: busybox containers through runc and berth-shim', { timeout: 180_0
     await ttyOut.done;
     // The terminal echoes `abc` whenever it arrives, before or after `tty` prints.
     assert.match(ttyOut.text(), /^\/dev\/pts\/\d+\r\n/m);
-    assert.match(ttyOut.text(), /abc\r\n(.|\n)*x=abc\r\n$/);
+    assert.match(ttyOut.text(), /abc\r\n[\s\S]*x=abc\r\n$/);
     assert.equal(ttyOut.exitCode(), 6);
     assert.equal((await tty.exit).exitCode, 6);
 
