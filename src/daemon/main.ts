@@ -2,7 +2,6 @@
  * berthd: wires config, store, kernel, engine and API together, and owns the process: pidfile,
  * signals, start-up reconcile. The network namespace berthd starts in is its "host".
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,9 @@ import { serveUnix } from '../api/server.js';
 import { addSystemRoutes, BERTH_VERSION } from '../api/system.js';
 import { DAEMON_USAGE, parseDaemonArgs, type DaemonConfig } from '../config/daemon-config.js';
 import { createLogger, type Logger } from '../engine/log.js';
+import { DnsServer } from '../dns/index.js';
 import { ContainerController } from '../engine/containers.js';
+import { createFirewall } from '../firewall/index.js';
 import { NetworkController } from '../engine/networks.js';
 import { ensureBusyboxImage, listImages } from '../runtime/images.js';
 import { RuncRuntime } from '../runtime/runc.js';
@@ -33,19 +34,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   fs.mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
   fs.mkdirSync(path.dirname(config.socketPath), { recursive: true });
   claimPidfile(config.pidfile);
-  makeSharedMount(path.join(config.execRoot, 'netns'), log);
-
   const store = Store.open(path.join(config.root, 'berth.db'));
   const kernel = new NetlinkKernel();
+  // The sandbox directory is a shared mount (as iproute2 makes /run/netns): a mount namespace
+  // created later (runc's) would otherwise keep a copy of a sandbox mount and its netns alive.
+  fs.mkdirSync(path.join(config.execRoot, 'netns'), { recursive: true, mode: 0o700 });
+  kernel.netnsDirSetup(path.join(config.execRoot, 'netns'));
   const networks = new NetworkController({ store, kernel, config, log });
   const runtime = new RuncRuntime({ root: config.root, execRoot: config.execRoot });
   const containers = new ContainerController({ store, kernel, networks, runtime, config, log });
   networks.setChangeListener(() => containers.notifyObservers());
-  // Services that follow the model (firewall, embedded DNS) are added here, before init.
-  const { DnsServer } = await import('../dns/index.js');
+  // Services that follow the model, added before init so they see the first snapshot.
   containers.addObserver(new DnsServer({ daemonDns: config.dns, log }));
-  // berth:observers
-  if (config.firewall) containers.addObserver((await import('../firewall/index.js')).createFirewall({ kernel, root: config.root, log }));
+  if (config.firewall) containers.addObserver(createFirewall({ kernel, root: config.root, log }));
   await networks.init();
   await containers.init();
   await containers.notifyObservers();
@@ -141,25 +142,6 @@ function processAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Bind the netns directory onto itself and make it a shared mount, as iproute2 does for
- * /run/netns: netns bind mounts made later then propagate (and their unmounts too) to mount
- * namespaces cloned from ours, so a copy can never keep a dead container's netns alive.
- */
-function makeSharedMount(dir: string, log: Logger): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const mounted = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[4] === dir);
-  try {
-    if (!mounted) execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' });
-    execFileSync('mount', ['--make-shared', dir], { stdio: 'pipe' });
-  } catch (err) {
-    log.warn('could not make the netns directory a shared mount', { dir, error: (err as Error).message });
   }
 }
 
