@@ -21,6 +21,7 @@ import * as C from './netlink/constants.js';
 import { decodeAddr, decodeLink, decodeRoute, type NlMessage } from './netlink/decode.js';
 import {
   encodeAddr,
+  encodeBridgePortHairpin,
   encodeAddrDump,
   encodeFdb,
   encodeLinkChange,
@@ -133,6 +134,10 @@ export class NetlinkKernel implements Kernel {
     try {
       if (link.alias !== undefined) {
         this.#socket(lands, op).request(encodeLinkChange({ name: link.name, alias: link.alias }), `${op}: set alias`);
+      }
+      if (link.hairpin === true && masterIndex !== undefined) {
+        const index = this.#ifindex(socket, link.name, op);
+        socket.request(encodeBridgePortHairpin(index, true), `${op}: hairpin on`);
       }
       if (link.info.kind === 'veth' && link.info.peerUp === true) {
         const peerName = link.info.peerName;

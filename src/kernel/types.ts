@@ -72,6 +72,11 @@ export interface LinkSpec {
   /** IFLA_GROUP, for bulk deletion by group. */
   readonly group?: number;
   /**
+   * Hairpin mode on the bridge port (with `master`): lets a container reach itself through a
+   * DNAT'd host address, which br_netfilter bridges back out of the port it came in by.
+   */
+  readonly hairpin?: boolean;
+  /**
    * Namespace the new link is registered in, when it is not the one the request runs in
    * (IFLA_NET_NS_FD on RTM_NEWLINK). Why: a macvlan/ipvlan/vlan names its parent by ifindex
    * (IFLA_LINK), which the kernel resolves in the netns of the request, so the request must

@@ -184,6 +184,9 @@ describe('firewall: NAT, published ports and isolation on nftables', { skip: SKI
     // From the same network: the reply would bypass the host, so the source is the gateway.
     assert.equal(await fetch(() => wgetIn('peer', `http://${HOST_IP}:8080/cgi-bin/ip`), 'wget same net'), '172.17.0.1');
     assert.equal(await fetch(() => wgetIn('peer', 'http://172.17.0.1:8080/cgi-bin/ip'), 'wget gateway'), '172.17.0.1');
+    // The container itself, through the host address: back out of the port it came in by
+    // (hairpin mode on its bridge port), masqueraded to the gateway.
+    assert.equal(await fetch(() => wgetIn('web', `http://${HOST_IP}:8080/cgi-bin/ip`), 'wget itself'), '172.17.0.1');
     checkRuleset();
   });
 

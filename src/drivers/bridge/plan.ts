@@ -96,6 +96,10 @@ export const bridgeDriver: NetworkDriver = {
           master: opts.bridgeName,
           up: true,
           alias: endpointAlias(endpoint.id),
+          // No userland proxy: a container reaching its own published port through a host
+          // address is DNAT'd back to itself, out of the port it came in by (Docker sets
+          // hairpin too when its proxy is off).
+          hairpin: true,
         },
       },
     ];

@@ -50,6 +50,11 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 /** rtnetlink message types. */
 export const RTM_NEWLINK = 16;
+export const RTM_SETLINK = 19;
+/** IFLA_PROTINFO: per-port bridge attributes (nested, with NLA_F_NESTED, in an AF_BRIDGE RTM_SETLINK). */
+export const IFLA_PROTINFO = 12;
+/** IFLA_BRPORT_MODE: u8, 1 = hairpin (frames may leave through the port they came in by). */
+export const IFLA_BRPORT_MODE = 4;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;

@@ -326,6 +326,17 @@ export function encodeLinkChange(change: LinkChange, options?: HeaderOptions): B
   return encodeMessage(C.RTM_NEWLINK, C.NLM_F_REQUEST | C.NLM_F_ACK, header, attrs, options);
 }
 
+/**
+ * Hairpin mode on a bridge port, as `bridge link set dev X hairpin on`: an AF_BRIDGE
+ * RTM_SETLINK with IFLA_PROTINFO { IFLA_BRPORT_MODE = 1 }. The nest must carry NLA_F_NESTED:
+ * without it the kernel reads IFLA_PROTINFO as the old u8 port state (br_setlink).
+ */
+export function encodeBridgePortHairpin(index: number, on: boolean, options?: HeaderOptions): Buffer {
+  const header = Buffer.concat([Uint8Array.of(C.AF_BRIDGE, 0), hostU16(0), hostU32(index), hostU32(0), hostU32(0)]);
+  const protinfo = attr.nest(C.IFLA_PROTINFO | C.NLA_F_NESTED, [attr.u8(C.IFLA_BRPORT_MODE, on ? 1 : 0)]);
+  return encodeMessage(C.RTM_SETLINK, C.NLM_F_REQUEST | C.NLM_F_ACK, header, [protinfo], options);
+}
+
 /** RTM_DELLINK by name (ENODEV if absent). */
 export function encodeLinkDelete(name: string, options?: HeaderOptions): Buffer {
   return encodeMessage(C.RTM_DELLINK, C.NLM_F_REQUEST | C.NLM_F_ACK, ifinfomsg(), [attr.str(C.IFLA_IFNAME, name)], options);

@@ -443,3 +443,20 @@ describe('netlink errors', { skip: littleEndian ? false : 'fixtures are little-e
     );
   });
 });
+
+describe('bridge port attributes', () => {
+  it('hairpin mode: AF_BRIDGE RTM_SETLINK with IFLA_PROTINFO nested (NLA_F_NESTED) holding IFLA_BRPORT_MODE = 1', async () => {
+    const { encodeBridgePortHairpin } = await import('../../../src/kernel/netlink/encode.js');
+    const msg = encodeBridgePortHairpin(7, true);
+    assert.equal(msg.readUInt32LE(0), 44); // 16 nlmsghdr + 16 ifinfomsg + 12 nest
+    assert.equal(msg.readUInt16LE(4), 19); // RTM_SETLINK
+    assert.equal(msg.readUInt16LE(6), 0x1 | 0x4); // NLM_F_REQUEST | NLM_F_ACK
+    assert.equal(msg[16], 7); // AF_BRIDGE
+    assert.equal(msg.readInt32LE(20), 7); // ifindex
+    assert.equal(msg.readUInt16LE(32), 12); // nest length
+    assert.equal(msg.readUInt16LE(34), 12 | 0x8000); // IFLA_PROTINFO | NLA_F_NESTED
+    assert.equal(msg.readUInt16LE(36), 5); // IFLA_BRPORT_MODE, u8
+    assert.equal(msg.readUInt16LE(38), 4);
+    assert.equal(msg[40], 1);
+  });
+});
