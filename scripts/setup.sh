@@ -32,6 +32,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The tests drive berthd with the real docker CLI too. These machines ship one; where none is on
+# PATH, Debian's docker.io provides it. A policy-rc.d refusing service starts is in place while
+# it installs, so its postinst never starts a dockerd in this machine's network namespace.
+if ! command -v docker >/dev/null 2>&1; then
+  log "installing the docker CLI (docker.io, its daemon left stopped)"
+  policy=/usr/sbin/policy-rc.d
+  made_policy=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; made_policy=1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker.io >/dev/null || true
+  [ -n "$made_policy" ] && rm -f "$policy"
+fi
+
 # --- 2. npm packages ----------------------------------------------------------------------
 # Native builds must work offline: node-gyp uses the headers in /usr/include/node.
 export npm_config_nodedir=/usr
