@@ -4,6 +4,7 @@
  * zeros in IPv4 octets, no zones, IPv4-mapped IPv6 compares as IPv4) and Go's error text
  * (`invalid CIDR address: 10.0.0.0`). Pure.
  */
+import { formatIPv6 } from '../model/cidr.js';
 
 /** A parsed address: 4 bytes for dotted IPv4, 16 for IPv6. */
 export type IpBytes = Uint8Array;
@@ -128,24 +129,8 @@ export function netContains(n: IpNet, ip: IpBytes | null): boolean {
 export function ipString(ip: IpBytes): string {
   const v4 = to4(ip);
   if (v4 !== null) return [...v4].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] as number) << 8) | (ip[i + 1] as number));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  // Not IPv4-mapped here, so netip's RFC 5952 text is net.IP's too.
+  let value = 0n;
+  for (const b of ip) value = (value << 8n) | BigInt(b);
+  return formatIPv6(value);
 }
