@@ -408,7 +408,9 @@ export class ContainerController {
     const undo: (() => Promise<void> | void)[] = [];
     try {
       // 0. Observers may refuse (a published host port already taken).
-      for (const o of this.#observers) await o.beforeStart?.(c, this.snapshot());
+      // One snapshot for every observer: building it copies the whole model (start is a hot path).
+      const before = this.snapshot();
+      for (const o of this.#observers) await o.beforeStart?.(c, before);
       // 1. The sandbox.
       let network: NetworkNamespace;
       let netns: string | undefined;
@@ -437,7 +439,8 @@ export class ContainerController {
         // there) get ready before the process starts, so its very first query is answered; if
         // the start fails, the sync in the undo lets them let go.
         undo.push(() => this.#changed());
-        for (const o of this.#observers) await o.sandboxReady?.(c, ns, this.snapshot());
+        const ready = this.snapshot();
+        for (const o of this.#observers) await o.sandboxReady?.(c, ns, ready);
         network = { kind: 'path', path: netns };
       }
       // 2. Files and the writable layer.
