@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   ERR_KERNEL: { kind: 'internal', doc: 'a kernel operation failed (netlink, netns, nft)' },
   ERR_TEARDOWN: { kind: 'internal', doc: 'one or more teardown steps failed; the rest still ran' },
   ERR_STORE: { kind: 'internal', doc: 'the state store failed' },
+  ERR_CLUSTER: { kind: 'unavailable', doc: 'the cluster store (etcd) cannot be reached, or a change lost a race too often' },
   ERR_RUNTIME: { kind: 'internal', doc: 'the container runtime (runc) failed' },
   ERR_INTERNAL: { kind: 'internal', doc: 'an unexpected failure inside berth' },
 } as const satisfies Record<string, { kind: ErrorKind; doc: string }>;
