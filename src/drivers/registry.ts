@@ -1,12 +1,14 @@
 /**
- * Driver lookup by name. Drivers this kernel or daemon cannot run yet are known by name so users
- * get a clear error instead of "plugin not found".
+ * Driver lookup by name. Every Docker driver berth has is here, also when this host cannot run
+ * it (ipvlan without the module, overlay outside a cluster): the driver's `validate` then says
+ * why, instead of "plugin not found".
  */
 import { BerthError } from '../errors.js';
 import type { DriverName } from '../model/network.js';
 import { bridgeDriver } from './bridge/plan.js';
 import { ipvlanDriver } from './ipvlan/plan.js';
 import { macvlanDriver } from './macvlan/plan.js';
+import { overlayDriver } from './overlay/plan.js';
 import { hostDriver, nullDriver } from './simple.js';
 import type { NetworkDriver } from './types.js';
 
@@ -17,19 +19,14 @@ const DRIVERS: ReadonlyMap<string, NetworkDriver> = new Map([
   ['macvlan', macvlanDriver],
   // Always known: whether this kernel has ipvlan is asked at network create (see its planner).
   ['ipvlan', ipvlanDriver],
+  // Always known: outside a cluster, network create says what the daemon needs (see its planner).
+  ['overlay', overlayDriver],
 ]);
-
-/** Drivers Docker has that berth plans but cannot run here yet, with the reason. */
-const NOT_YET: Readonly<Record<string, string>> = {
-  overlay: 'overlay networks need a cluster store: start berthd with --cluster-store etcd://… (not implemented yet)',
-};
 
 /** The driver for `name`, or Docker's `plugin "x" not found` (404). */
 export function getDriver(name: string): NetworkDriver {
   const driver = DRIVERS.get(name);
   if (driver !== undefined) return driver;
-  const why = NOT_YET[name];
-  if (why !== undefined) throw new BerthError('ERR_DRIVER_UNSUPPORTED', why);
   throw new BerthError('ERR_DRIVER_NOT_FOUND', `plugin "${name}" not found`);
 }
 

@@ -18,6 +18,17 @@ export interface DriverContext {
    * plan as if the parent were there and the kernel able.
    */
   readonly host?: HostView;
+  /**
+   * Set when the daemon is in a cluster (`--cluster-store`): what the overlay driver needs to
+   * create a network's VXLAN. Absent on a single host, where overlay creation says why.
+   */
+  readonly overlay?: OverlayContext;
+}
+
+/** The cluster facts the overlay driver plans with. */
+export interface OverlayContext {
+  /** This host's VXLAN tunnel endpoint: the `--cluster-advertise` IPv4 address. */
+  readonly advertise: string;
 }
 
 /**

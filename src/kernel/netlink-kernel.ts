@@ -400,6 +400,7 @@ export class NetlinkKernel implements Kernel {
           vni: info.vni,
           port: info.port,
           learning: info.learning,
+          ...(info.proxy === undefined ? {} : { proxy: info.proxy }),
           ...(info.local === undefined ? {} : { local: info.local }),
           ...(info.dev === undefined ? {} : { devIndex: this.#ifindex(socket, info.dev, op) }),
         };

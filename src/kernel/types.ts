@@ -38,6 +38,11 @@ export type LinkInfo =
       /** Underlay device name. */
       readonly dev?: string;
       readonly learning: boolean;
+      /**
+       * ARP proxy (IFLA_VXLAN_PROXY): the vxlan answers ARP requests itself from its neighbour
+       * table instead of flooding them to remotes (the overlay driver programs that table).
+       */
+      readonly proxy?: boolean;
     }
   | {
       readonly kind: 'macvlan';

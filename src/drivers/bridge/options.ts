@@ -64,7 +64,7 @@ function parseHostBinding(v: string | undefined): string {
   return v;
 }
 
-function parseMtu(v: string | undefined, fallback: number): number {
+export function parseMtu(v: string | undefined, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   if (!/^\d+$/.test(v)) throw invalid(`invalid MTU number: ${v}`);
   const mtu = Number(v);

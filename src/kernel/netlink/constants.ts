@@ -116,6 +116,8 @@ export const IFLA_VXLAN_LINK = 3;
 export const IFLA_VXLAN_LOCAL = 4;
 export const IFLA_VXLAN_TTL = 5;
 export const IFLA_VXLAN_LEARNING = 7;
+/** u8: answer ARP/ND from the vxlan's neighbour table (`ip link add … proxy`). */
+export const IFLA_VXLAN_PROXY = 11;
 /** UDP destination port, big-endian (__be16). */
 export const IFLA_VXLAN_PORT = 15;
 export const IFLA_VXLAN_GROUP6 = 16;

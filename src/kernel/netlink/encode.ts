@@ -168,6 +168,7 @@ export type ResolvedLinkInfo =
       /** ifindex of the underlay device. */
       readonly devIndex?: number;
       readonly learning: boolean;
+      readonly proxy?: boolean;
     }
   | { readonly kind: 'macvlan'; readonly mode: keyof typeof C.MACVLAN_MODE; readonly parentIndex: number }
   | {
@@ -251,6 +252,7 @@ function linkInfoAttr(link: ResolvedLink): Attr {
       }
       if (info.devIndex !== undefined) nested.push(attr.u32(C.IFLA_VXLAN_LINK, info.devIndex));
       nested.push(attr.u8(C.IFLA_VXLAN_LEARNING, info.learning ? 1 : 0));
+      if (info.proxy !== undefined) nested.push(attr.u8(C.IFLA_VXLAN_PROXY, info.proxy ? 1 : 0));
       nested.push(attr.be16(C.IFLA_VXLAN_PORT, info.port));
       return data(nested);
     }
