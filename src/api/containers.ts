@@ -180,7 +180,7 @@ export function addContainerRoutes(
     const out: Record<string, unknown> = {};
     for (const e of containers.endpointsOf((owner ?? c).id)) {
       const n = netById(e.networkId);
-      if (n !== undefined && owner === undefined) out[n.name] = toEndpointSettings(c, e, n);
+      if (n !== undefined && owner === undefined && e.hidden !== true) out[n.name] = toEndpointSettings(c, e, n);
     }
     return out;
   };

@@ -17,6 +17,8 @@ export interface SystemInfo {
   /** Counts of containers by state (filled in by the container layer). */
   readonly containers: () => { total: number; running: number; paused: number; stopped: number };
   readonly images: () => Promise<number>;
+  /** `--cluster-store` and the advertised address, when in a cluster (Docker ≤ 20.10 shows both). */
+  readonly cluster?: { readonly store: string; readonly advertise: string };
 }
 
 const pingHeaders = {
@@ -99,6 +101,8 @@ export function addSystemRoutes(router: Router, info: SystemInfo): void {
         Runtimes: { runc: { path: 'runc' } },
         DefaultRuntime: 'runc',
         Swarm: { LocalNodeState: 'inactive', ControlAvailable: false, NodeID: '', NodeAddr: '' },
+        ClusterStore: info.cluster?.store ?? '',
+        ClusterAdvertise: info.cluster?.advertise ?? '',
         LiveRestoreEnabled: true,
         Isolation: '',
         InitBinary: '',

@@ -21,6 +21,11 @@ export interface DaemonConfig {
   readonly dns: readonly string[];
   readonly clusterStore: string | undefined;
   readonly clusterAdvertise: string | undefined;
+  /**
+   * Lease TTL of this host's entries in the cluster store, seconds (`--cluster-store-opt
+   * discovery.ttl=N`, Docker's key): how long a dead host's endpoints outlive it.
+   */
+  readonly clusterTtl: number;
   readonly firewall: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly pidfile: string;
@@ -40,6 +45,7 @@ Options:
       --dns list                     DNS servers for containers (repeatable)
       --cluster-store string         Cluster store URL (etcd://host:port[,host:port])
       --cluster-advertise string     Address or interface to advertise to the cluster
+      --cluster-store-opt map        Cluster store options: discovery.ttl=<seconds> (default 20)
       --firewall                     Manage nftables rules (default true; --firewall=false leaves the firewall alone)
   -p, --pidfile string               Path of the PID file (default "<exec-root>/berthd.pid")
   -l, --log-level string             debug, info, warn or error (default "info")
@@ -60,6 +66,7 @@ const Schema = z
     dns: z.array(z.string()),
     clusterStore: z.string().optional(),
     clusterAdvertise: z.string().optional(),
+    clusterTtl: z.number().int().min(2, 'must be at least 2 seconds').max(3600),
     firewall: z.boolean(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']),
     pidfile: z.string().min(1),
@@ -87,6 +94,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
         dns: { type: 'string', multiple: true },
         'cluster-store': { type: 'string' },
         'cluster-advertise': { type: 'string' },
+        'cluster-store-opt': { type: 'string', multiple: true },
         firewall: { type: 'string' },
         pidfile: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l' },
@@ -106,6 +114,19 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   const mtu = values.mtu === undefined ? 1500 : Number(values.mtu);
   const fw = values.firewall ?? 'true';
   if (fw !== 'true' && fw !== 'false') throw invalid(`invalid --firewall=${fw}: want true or false`);
+  let clusterTtl = 20;
+  for (const opt of values['cluster-store-opt'] ?? []) {
+    const eq = opt.indexOf('=');
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = eq < 0 ? '' : opt.slice(eq + 1);
+    if (key !== 'discovery.ttl') throw invalid(`invalid --cluster-store-opt ${opt}: berth knows discovery.ttl=<seconds>`);
+    const m = /^(\d+)s?$/.exec(value);
+    if (m === null) throw invalid(`invalid --cluster-store-opt ${opt}: discovery.ttl wants whole seconds`);
+    clusterTtl = Number(m[1]);
+  }
+  if ((values['cluster-store'] === undefined) !== (values['cluster-advertise'] === undefined)) {
+    throw invalid('--cluster-store and --cluster-advertise go together');
+  }
   const raw = {
     root: values.root ?? '/var/lib/berth',
     execRoot,
@@ -117,6 +138,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     dns: values.dns ?? [],
     clusterStore: values['cluster-store'],
     clusterAdvertise: values['cluster-advertise'],
+    clusterTtl,
     firewall: fw === 'true',
     logLevel: values.debug ? 'debug' : (values['log-level'] ?? 'info'),
     pidfile: values.pidfile ?? `${execRoot}/berthd.pid`,

@@ -21,6 +21,10 @@ import { ensureBusyboxImage, listImages } from '../runtime/images.js';
 import { RuncRuntime } from '../runtime/runc.js';
 import { NetlinkKernel } from '../kernel/netlink-kernel.js';
 import { Store } from '../store/store.js';
+import { Cluster } from '../cluster/cluster.js';
+import { EtcdKv, parseClusterStore } from '../cluster/etcd.js';
+import { OverlayPeers } from '../drivers/overlay/peers.js';
+import { ClusterLink, resolveAdvertise } from '../engine/cluster-link.js';
 
 /** A running daemon, for tests and for the signal handlers. */
 export interface RunningDaemon {
@@ -47,8 +51,17 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   // Services that follow the model, added before init so they see the first snapshot.
   containers.addObserver(new DnsServer({ daemonDns: config.dns, log }));
   if (config.firewall) containers.addObserver(createFirewall({ kernel, root: config.root, log }));
+  const link = joinCluster(config, { store, kernel, networks, containers, log });
+  link?.wire();
   await networks.init();
+  try {
+    await link?.start();
+  } catch (err) {
+    link?.stop();
+    throw err;
+  }
   await containers.init();
+  await link?.rejoin();
   await containers.notifyObservers();
   await ensureBusyboxImage(config.root);
 
@@ -59,6 +72,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     id: daemonId(store),
     containers: () => containers.counts(),
     images: async () => (await listImages(config.root)).length,
+    ...(link !== undefined && config.clusterStore !== undefined ? { cluster: { store: config.clusterStore, advertise: link.advertise } } : {}),
   });
   addNetworkRoutes(
     router,
@@ -67,7 +81,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       const out: Record<string, unknown> = {};
       for (const { container, endpoint } of containers.runningOn(networkId)) {
         out[container.id] = {
-          Name: container.name,
+          // docker_gwbridge shows an overlay container's leg as Docker does.
+          Name: endpoint.hidden === true ? `gateway_${container.id.slice(0, 12)}` : container.name,
           EndpointID: endpoint.id,
           MacAddress: endpoint.ifName === '' ? '' : endpoint.mac,
           IPv4Address: endpoint.ipv4 ?? '',
@@ -100,6 +115,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     async stop() {
       if (stopped) return;
       stopped = true;
+      link?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       kernel.release();
@@ -109,6 +125,24 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       log.info('berthd stopped');
     },
   };
+}
+
+/**
+ * The cluster side of the daemon when `--cluster-store` is given: etcd client, this host's
+ * identity (the daemon ID, stable across restarts, so a restarted host renews its own claims)
+ * and tunnel address, and the link between cluster and controllers.
+ */
+function joinCluster(
+  config: DaemonConfig,
+  deps: { store: Store; kernel: NetlinkKernel; networks: NetworkController; containers: ContainerController; log: Logger },
+): ClusterLink | undefined {
+  if (config.clusterStore === undefined || config.clusterAdvertise === undefined) return undefined;
+  const kv = new EtcdKv({ endpoints: parseClusterStore(config.clusterStore) });
+  const advertise = resolveAdvertise(config.clusterAdvertise, deps.kernel);
+  const cluster = new Cluster({ kv, hostId: daemonId(deps.store), advertise, leaseTtlSec: config.clusterTtl, log: deps.log });
+  const peers = new OverlayPeers(deps.kernel, deps.log);
+  deps.log.info('joining the cluster', { store: config.clusterStore, advertise, ttl: config.clusterTtl });
+  return new ClusterLink({ cluster, networks: deps.networks, containers: deps.containers, peers, log: deps.log, close: () => kv.close() });
 }
 
 /** A stable id for /info, kept in the store. */

@@ -13,6 +13,7 @@ import type { Container, Endpoint } from '../model/container.js';
 import type { Network } from '../model/network.js';
 import { tryParseIp, type IpAddress } from '../model/cidr.js';
 import type { ModelSnapshot } from '../engine/observers.js';
+import type { AnnouncedEndpoint } from '../cluster/types.js';
 import { encodeName, QTYPE, type AnswerRecord } from './wire.js';
 
 /** The records one name has on one network. */
@@ -100,13 +101,20 @@ export function buildTable(snapshot: ModelSnapshot, defaults: TableDefaults): Dn
   const byNetwork = new Map<string, Endpoint[]>();
   const byContainer = new Map<string, Endpoint[]>();
   for (const e of snapshot.endpoints) {
+    // The daemon's own legs (an overlay container's docker_gwbridge side) carry no names.
+    if (e.hidden === true) continue;
     push(byNetwork, e.networkId, e);
     push(byContainer, e.containerId, e);
   }
 
+  const remoteByNetwork = new Map<string, AnnouncedEndpoint[]>();
+  for (const r of snapshot.remote ?? []) push(remoteByNetwork, r.networkId, r);
+
   const records = new Map<string, NetworkRecords>();
   for (const n of snapshot.networks) {
-    if (hasEmbeddedDns(n)) records.set(n.id, networkRecords(n, byNetwork.get(n.id) ?? [], containers));
+    if (hasEmbeddedDns(n)) {
+      records.set(n.id, networkRecords(n, byNetwork.get(n.id) ?? [], containers, remoteByNetwork.get(n.id) ?? []));
+    }
   }
 
   const daemonUpstreams = parseUpstreams(defaults.daemonDns.length > 0 ? defaults.daemonDns : defaults.hostNameservers);
@@ -144,7 +152,12 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 /** The records of one network from the endpoints on it. */
-function networkRecords(n: Network, endpoints: readonly Endpoint[], containers: ReadonlyMap<string, Container>): NetworkRecords {
+function networkRecords(
+  n: Network,
+  endpoints: readonly Endpoint[],
+  containers: ReadonlyMap<string, Container>,
+  remote: readonly AnnouncedEndpoint[],
+): NetworkRecords {
   const a = new Map<string, AnswerRecord[]>();
   const aaaa = new Map<string, AnswerRecord[]>();
   const reverse = new Map<string, AnswerRecord>();
@@ -168,6 +181,17 @@ function networkRecords(n: Network, endpoints: readonly Endpoint[], containers: 
     for (const addr of endpointAddresses(e)) {
       for (const name of names) add(addr.record.type === QTYPE.A ? a : aaaa, name, addr.record, addr.key);
       // PTR: the container's name on this network, as libnetwork answers (`name.network.`).
+      if (!reverse.has(addr.reverse) && target !== undefined) reverse.set(addr.reverse, { type: QTYPE.PTR, rdata: target });
+    }
+  }
+  // Containers on other hosts (global networks), as their hosts announced them in the cluster
+  // store: their name, aliases and short ID (their hostname is not announced).
+  for (const r of remote) {
+    const names = [...new Set([r.name, ...r.aliases, r.shortId].map((x) => x.toLowerCase().replace(/\.$/, '')).filter((x) => x !== ''))];
+    for (const name of names) all.add(name);
+    const target = encodeName(`${r.name}.${n.name}`);
+    for (const addr of cidrAddresses([r.ipv4, r.ipv6])) {
+      for (const name of names) add(addr.record.type === QTYPE.A ? a : aaaa, name, addr.record, addr.key);
       if (!reverse.has(addr.reverse) && target !== undefined) reverse.set(addr.reverse, { type: QTYPE.PTR, rdata: target });
     }
   }
@@ -195,15 +219,20 @@ const addressCache = new WeakMap<Endpoint, readonly EndpointAddress[]>();
 function endpointAddresses(e: Endpoint): readonly EndpointAddress[] {
   let out = addressCache.get(e);
   if (out === undefined) {
-    out = [e.ipv4, e.ipv6].flatMap((cidr) => {
-      const ip = cidr === undefined ? undefined : tryParseIp(cidr.split('/')[0] as string);
-      if (ip === undefined) return [];
-      const rdata = ipBytes(ip);
-      return [{ record: { type: ip.family === 4 ? QTYPE.A : QTYPE.AAAA, rdata }, key: rdata.toString('latin1'), reverse: reverseName(ip) }];
-    });
+    out = cidrAddresses([e.ipv4, e.ipv6]);
     addressCache.set(e, out);
   }
   return out;
+}
+
+/** Records for addresses written with their prefix (`10.0.0.2/24`); bad ones dropped. */
+function cidrAddresses(cidrs: readonly (string | undefined)[]): EndpointAddress[] {
+  return cidrs.flatMap((cidr) => {
+    const ip = cidr === undefined ? undefined : tryParseIp(cidr.split('/')[0] as string);
+    if (ip === undefined) return [];
+    const rdata = ipBytes(ip);
+    return [{ record: { type: ip.family === 4 ? QTYPE.A : QTYPE.AAAA, rdata }, key: rdata.toString('latin1'), reverse: reverseName(ip) }];
+  });
 }
 
 /**

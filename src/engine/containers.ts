@@ -28,6 +28,7 @@ import {
   type HostConfig,
 } from '../model/container.js';
 import type { Network } from '../model/network.js';
+import type { AnnouncedEndpoint } from '../cluster/types.js';
 import { renderOciSpec, resolveProcessArgs, mergeEnv, defaultCgroupsPath, type NetworkNamespace } from '../runtime/bundle.js';
 import { getImage } from '../runtime/images.js';
 import { containerDir, layerPaths, mountLayer, removeLayer, unmountLayer } from '../runtime/layers.js';
@@ -82,6 +83,27 @@ export interface ContainerConfigDeps {
   readonly dns: readonly string[];
 }
 
+/**
+ * What the container layer needs of the cluster for endpoints on global (overlay) networks:
+ * addresses claimed cluster-wide, and running endpoints announced so other hosts program their
+ * VXLAN and DNS. Absent on a single host.
+ */
+export interface GlobalEndpointStore {
+  readonly hostId: string;
+  /** This host's VXLAN tunnel endpoint. */
+  readonly advertise: string;
+  /** Claims `want` or the first free IPv4 address of the network; returns it without prefix. */
+  claimAddress(networkId: string, claim: { endpointId: string; containerName: string; want?: string }): Promise<string>;
+  releaseAddress(networkId: string, ip: string, endpointId: string): Promise<void>;
+  announce(ep: AnnouncedEndpoint): Promise<void>;
+  withdraw(networkId: string, endpointId: string): Promise<void>;
+  /** Endpoints other hosts announce (for the embedded DNS). */
+  remote(): AnnouncedEndpoint[];
+}
+
+/** The local bridge network overlay containers leave through (Docker's name). */
+export const GWBRIDGE_NETWORK = 'docker_gwbridge';
+
 /** Docker's rule for container names. */
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -108,6 +130,7 @@ export class ContainerController {
   readonly #events = new EventEmitter();
   readonly #lastExit = new Map<string, number>();
   readonly #observers: ModelObserver[] = [];
+  #cluster: GlobalEndpointStore | undefined;
 
   constructor(deps: {
     store: Store;
@@ -136,6 +159,11 @@ export class ContainerController {
     });
   }
 
+  /** Joins the cluster: endpoints on global networks are claimed and announced there. */
+  setCluster(cluster: GlobalEndpointStore): void {
+    this.#cluster = cluster;
+  }
+
   /** Adds a service that follows the model (see observers.ts). */
   addObserver(o: ModelObserver): void {
     this.#observers.push(o);
@@ -145,7 +173,13 @@ export class ContainerController {
   snapshot(): ModelSnapshot {
     const sandboxes = new Map<string, string>();
     for (const [id, live] of this.#live) if (live.netns !== undefined) sandboxes.set(id, live.netns);
-    return { networks: this.#networks.all(), containers: this.all(), endpoints: [...this.#endpoints.values()], sandboxes };
+    return {
+      networks: this.#networks.all(),
+      containers: this.all(),
+      endpoints: [...this.#endpoints.values()],
+      sandboxes,
+      remote: this.#cluster?.remote() ?? [],
+    };
   }
 
   /**
@@ -315,12 +349,19 @@ export class ContainerController {
       };
       // 2. Reserve endpoints (addresses), all validated before anything is stored.
       const endpoints: Endpoint[] = [];
-      for (const r of requests) endpoints.push(this.#planEndpoint(container, r.network, r.req, [...endpoints]));
-      // 3. Commit.
-      this.#store.transaction(() => {
-        this.#store.put('container', id, container);
-        for (const e of endpoints) this.#store.put('endpoint', e.id, e);
-      });
+      try {
+        for (const r of requests) endpoints.push(await this.#planEndpoint(container, r.network, r.req, [...endpoints]));
+        const gw = this.#gwbridgeNeeded(endpoints);
+        if (gw !== undefined) endpoints.push({ ...(await this.#planEndpoint(container, gw, {}, [...endpoints])), hidden: true });
+        // 3. Commit.
+        this.#store.transaction(() => {
+          this.#store.put('container', id, container);
+          for (const e of endpoints) this.#store.put('endpoint', e.id, e);
+        });
+      } catch (err) {
+        await this.#releaseGlobal(endpoints);
+        throw err;
+      }
       this.#containers.set(id, container);
       for (const e of endpoints) this.#endpoints.set(e.id, e);
       fsPrepare(containerDir(this.#cfg.root, id));
@@ -336,8 +377,93 @@ export class ContainerController {
     }
   }
 
-  /** Validates a join and allocates its addresses and interface name (pure w.r.t. the kernel). */
-  #planEndpoint(container: Container, network: Network, req: EndpointConfigRequest, pending: readonly Endpoint[]): Endpoint {
+  /**
+   * The egress network an overlay container needs: `docker_gwbridge`, when one of its
+   * endpoints is on a (non-internal) overlay network and none of them gives a default route.
+   */
+  #gwbridgeNeeded(endpoints: readonly Endpoint[]): Network | undefined {
+    const attachments = endpoints.map((endpoint) => ({ endpoint, network: this.#networkById(endpoint.networkId) }));
+    if (!attachments.some((a) => a.network.driver === 'overlay' && !a.network.internal)) return undefined;
+    if (chooseGateway(attachments) !== undefined) return undefined;
+    return this.#networks.all().find((n) => n.name === GWBRIDGE_NETWORK);
+  }
+
+  /** Gives back the cluster-wide addresses of endpoints on global networks (best effort). */
+  async #releaseGlobal(endpoints: readonly Endpoint[]): Promise<void> {
+    const cluster = this.#cluster;
+    if (cluster === undefined) return;
+    for (const e of endpoints) {
+      if (e.ipv4 === undefined || this.#networks.all().find((n) => n.id === e.networkId)?.scope !== 'global') continue;
+      try {
+        await cluster.releaseAddress(e.networkId, e.ipv4.split('/')[0] as string, e.id);
+      } catch (err) {
+        this.#log.warn('release cluster address', { endpoint: e.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  /** Announces (or withdraws) a container's running endpoints on global networks. */
+  async #announce(c: Container, on: boolean): Promise<void> {
+    const cluster = this.#cluster;
+    if (cluster === undefined) return;
+    for (const e of this.endpointsOf(c.id)) {
+      const network = this.#networks.all().find((n) => n.id === e.networkId);
+      if (network?.scope !== 'global') continue;
+      try {
+        if (on) {
+          await cluster.announce({
+            networkId: e.networkId,
+            endpointId: e.id,
+            containerId: c.id,
+            name: c.name,
+            aliases: e.aliases,
+            shortId: c.id.slice(0, 12),
+            ...(e.ipv4 !== undefined ? { ipv4: e.ipv4 } : {}),
+            mac: e.mac,
+            hostId: cluster.hostId,
+            vtep: cluster.advertise,
+          });
+        } else {
+          await cluster.withdraw(e.networkId, e.id);
+        }
+      } catch (err) {
+        if (on) throw withContext(`announce ${c.name} on ${network.name}`, err);
+        this.#log.warn('withdraw from the cluster', { container: c.name, network: network.name, error: (err as Error).message });
+      }
+    }
+  }
+
+  /**
+   * After the daemon (re)joined the cluster: claims again every address of an endpoint on a
+   * global network (the lease they were on may have expired while the daemon was down) and
+   * re-announces the running ones.
+   */
+  async rejoinCluster(): Promise<void> {
+    const cluster = this.#cluster;
+    if (cluster === undefined) return;
+    await this.#serial(async () => {
+      for (const c of this.all()) {
+        for (const e of this.endpointsOf(c.id)) {
+          if (e.ipv4 === undefined || this.#networks.all().find((n) => n.id === e.networkId)?.scope !== 'global') continue;
+          try {
+            await cluster.claimAddress(e.networkId, { endpointId: e.id, containerName: c.name, want: e.ipv4.split('/')[0] as string });
+          } catch (err) {
+            this.#log.error('rejoin: could not claim an address again', { container: c.name, address: e.ipv4, error: (err as Error).message });
+          }
+        }
+        if (c.state.status === 'running') {
+          try {
+            await this.#announce(c, true);
+          } catch (err) {
+            this.#log.error('rejoin: could not announce', { container: c.name, error: (err as Error).message });
+          }
+        }
+      }
+    });
+  }
+
+  /** Validates a join and allocates its addresses and interface name (global networks: in the cluster store). */
+  async #planEndpoint(container: Container, network: Network, req: EndpointConfigRequest, pending: readonly Endpoint[]): Promise<Endpoint> {
     const userDefined = !network.predefined;
     if (!userDefined && network.name === 'bridge') {
       if ((req.ipv4Address ?? '') !== '' || (req.ipv6Address ?? '') !== '') {
@@ -364,7 +490,16 @@ export class ContainerController {
     let ipv6: string | undefined;
     const pool4 = network.pools.find((p) => !p.subnet.includes(':'));
     const pool6 = network.pools.find((p) => p.subnet.includes(':'));
-    if (pool4 !== undefined && network.enableIPv4) {
+    let mac = req.macAddress ?? '';
+    if (mac !== '' && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw invalid(`invalid MAC address: ${mac}`);
+    const endpointId = newId();
+    if (pool4 !== undefined && network.enableIPv4 && network.scope === 'global') {
+      // Every host allocates on a global network: the address is claimed in the cluster store.
+      if (this.#cluster === undefined) throw new BerthError('ERR_CLUSTER', `network ${network.name} is global and this daemon is not in a cluster`);
+      const want = req.ipv4Address || undefined;
+      const ip = await this.#cluster.claimAddress(network.id, { endpointId, containerName: container.name, ...(want !== undefined ? { want } : {}) });
+      ipv4 = `${ip}/${pool4.subnet.split('/')[1]}`;
+    } else if (pool4 !== undefined && network.enableIPv4) {
       const want = req.ipv4Address || undefined;
       ipv4 = `${allocateAddress(pool4, inUse, want)}/${pool4.subnet.split('/')[1]}`;
     } else if ((req.ipv4Address ?? '') !== '') {
@@ -375,13 +510,11 @@ export class ContainerController {
     } else if ((req.ipv6Address ?? '') !== '') {
       throw invalid(`no configured subnet or ip-range contain the IP address ${req.ipv6Address}`);
     }
-    let mac = req.macAddress ?? '';
-    if (mac !== '' && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw invalid(`invalid MAC address: ${mac}`);
     if (mac === '' && ipv4 !== undefined) mac = macFromIPv4(ipv4.split('/')[0] as string);
     if (mac === '' && (network.driver === 'bridge')) mac = randomMac();
     const hasInterface = network.driver !== 'host' && network.driver !== 'null';
     return {
-      id: newId(),
+      id: endpointId as Endpoint['id'],
       networkId: network.id,
       containerId: container.id,
       ifName: hasInterface ? nextIfName(existing.filter((e) => e.ifName !== '')) : '',
@@ -442,6 +575,10 @@ export class ContainerController {
         const ready = this.snapshot();
         for (const o of this.#observers) await o.sandboxReady?.(c, ns, ready);
         network = { kind: 'path', path: netns };
+        // Other hosts program their VXLAN and DNS from the announcement; it goes before the
+        // process starts so its first packets to them have a way back.
+        undo.push(() => this.#announce(c, false));
+        await this.#announce(c, true);
       }
       // 2. Files and the writable layer.
       const dir = containerDir(this.#cfg.root, c.id);
@@ -579,6 +716,7 @@ export class ContainerController {
       this.#log.warn('unmount layer after exit', { id, error: (err as Error).message });
     }
     this.#update({ ...c, state: { ...c.state, status: 'exited', pid: 0, exitCode, finishedAt: nowRfc3339Nano() } });
+    await this.#announce(c, false);
     await this.#changed();
     this.#events.emit('exit', id, exitCode);
     this.#log.info('container stopped', { id, name: c.name, exitCode });
@@ -685,6 +823,9 @@ export class ContainerController {
       this.#store.delete('container', c.id);
     });
     for (const e of eps) this.#endpoints.delete(e.id);
+    // After the local commit: a crash before this leaves a claim on the host's lease, which the
+    // next start does not renew (the endpoint is gone), so it expires.
+    await this.#releaseGlobal(eps);
     this.#containers.delete(c.id);
     try {
       await this.#runtime.delete(c.id, { force: true });
@@ -718,25 +859,46 @@ export class ContainerController {
       if (network.driver === 'null' || this.endpointsOf(c.id).some((e) => this.#networkById(e.networkId).driver === 'null')) {
         throw invalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
-      const endpoint = this.#planEndpoint(c, network, req, []);
-      const netns = this.#live.get(c.id)?.netns;
-      if (netns !== undefined) {
-        const attachments = [...this.#attachments(c.id), { network, endpoint }];
-        const oldGw = chooseGateway(this.#attachments(c.id));
-        const newGw = chooseGateway(attachments);
-        const ops: KernelOp[] = [];
-        const becomesGateway = newGw?.endpoint.id === endpoint.id;
-        if (becomesGateway && oldGw !== undefined) ops.push(...invertRoutes(planGatewayRoutes(oldGw.network, oldGw.endpoint, netns)));
-        ops.push(...getDriver(network.driver).planJoin(network, endpoint, { netns, hostIfName: newHostIfName(), gateway: becomesGateway }, this.#ctx));
-        try {
-          applyAll(this.#kernel, ops);
-        } catch (err) {
-          throw withContext(`connect ${c.name} to ${network.name}`, err);
+      const added: Endpoint[] = [];
+      try {
+        added.push(await this.#planEndpoint(c, network, req, []));
+        // An overlay leaves through docker_gwbridge unless another network gives the route.
+        const gwNet = this.#gwbridgeNeeded([...this.endpointsOf(c.id), ...added]);
+        if (gwNet !== undefined) added.push({ ...(await this.#planEndpoint(c, gwNet, {}, added)), hidden: true });
+        const netns = this.#live.get(c.id)?.netns;
+        if (netns !== undefined) {
+          const before = this.#attachments(c.id);
+          const attachments = [...before, ...added.map((endpoint) => ({ endpoint, network: this.#networkById(endpoint.networkId) }))];
+          const oldGw = chooseGateway(before);
+          const newGw = chooseGateway(attachments);
+          const ops: KernelOp[] = [];
+          const gatewayMoves = newGw !== undefined && added.some((e) => e.id === newGw.endpoint.id);
+          if (gatewayMoves && oldGw !== undefined) ops.push(...invertRoutes(planGatewayRoutes(oldGw.network, oldGw.endpoint, netns)));
+          for (const endpoint of added) {
+            const n = this.#networkById(endpoint.networkId);
+            const gateway = newGw?.endpoint.id === endpoint.id;
+            ops.push(...getDriver(n.driver).planJoin(n, endpoint, { netns, hostIfName: newHostIfName(), gateway }, this.#ctx));
+          }
+          try {
+            applyAll(this.#kernel, ops);
+          } catch (err) {
+            throw withContext(`connect ${c.name} to ${network.name}`, err);
+          }
         }
+        this.#store.transaction(() => {
+          for (const e of added) this.#store.put('endpoint', e.id, e);
+        });
+        for (const e of added) this.#endpoints.set(e.id, e);
+        if (netns !== undefined) {
+          this.#writeFiles(c);
+          await this.#announce(c, true).catch((err: unknown) =>
+            this.#log.error('announce after connect', { container: c.name, error: (err as Error).message }),
+          );
+        }
+      } catch (err) {
+        await this.#releaseGlobal(added);
+        throw err;
       }
-      this.#store.put('endpoint', endpoint.id, endpoint);
-      this.#endpoints.set(endpoint.id, endpoint);
-      if (netns !== undefined) this.#writeFiles(c);
       await this.#changed();
     });
   }
@@ -756,14 +918,24 @@ export class ContainerController {
       if (endpoint === undefined) {
         throw new BerthError('ERR_ENDPOINT_NOT_FOUND', `container ${c.id} is not connected to network ${network.name}`);
       }
+      // The docker_gwbridge leg goes with the last overlay endpoint.
+      const leaving = [endpoint];
+      const others = this.endpointsOf(c.id).filter((e) => e.id !== endpoint.id);
+      if (!others.some((e) => e.hidden !== true && this.#networkById(e.networkId).driver === 'overlay')) {
+        leaving.push(...others.filter((e) => e.hidden === true));
+      }
       const netns = this.#live.get(c.id)?.netns;
       if (netns !== undefined) {
         const before = this.#attachments(c.id);
         const oldGw = chooseGateway(before);
-        const rest = before.filter((a) => a.endpoint.id !== endpoint.id);
+        const rest = before.filter((a) => !leaving.includes(a.endpoint));
         const newGw = chooseGateway(rest);
-        const ops: KernelOp[] = [...getDriver(network.driver).planLeave(network, endpoint, netns)];
-        if (oldGw?.endpoint.id === endpoint.id && newGw !== undefined) {
+        const ops: KernelOp[] = [];
+        for (const e of leaving) {
+          const n = this.#networkById(e.networkId);
+          ops.push(...getDriver(n.driver).planLeave(n, e, netns));
+        }
+        if (oldGw !== undefined && leaving.includes(oldGw.endpoint) && newGw !== undefined) {
           ops.push(...planGatewayRoutes(newGw.network, newGw.endpoint, netns));
         }
         try {
@@ -772,8 +944,16 @@ export class ContainerController {
           throw withContext(`disconnect ${c.name} from ${network.name}`, err);
         }
       }
-      this.#store.delete('endpoint', endpoint.id);
-      this.#endpoints.delete(endpoint.id);
+      if (network.scope === 'global' && netns !== undefined && this.#cluster !== undefined) {
+        await this.#cluster.withdraw(network.id, endpoint.id).catch((err: unknown) =>
+          this.#log.warn('withdraw from the cluster', { container: c.name, error: (err as Error).message }),
+        );
+      }
+      this.#store.transaction(() => {
+        for (const e of leaving) this.#store.delete('endpoint', e.id);
+      });
+      for (const e of leaving) this.#endpoints.delete(e.id);
+      await this.#releaseGlobal(leaving);
       if (netns !== undefined) this.#writeFiles(c);
       await this.#changed();
     });
@@ -788,7 +968,9 @@ export class ContainerController {
     const owner = this.ownerOf(c);
     const source = owner ?? c;
     const attachments = inInterfaceOrder(this.#attachments(source.id));
-    const own = attachments.flatMap((a) => [a.endpoint.ipv4, a.endpoint.ipv6]).filter((x): x is string => x !== undefined).map((x) => x.split('/')[0] as string);
+    const own = attachments
+      .filter((a) => a.endpoint.hidden !== true)
+      .flatMap((a) => [a.endpoint.ipv4, a.endpoint.ipv6]).filter((x): x is string => x !== undefined).map((x) => x.split('/')[0] as string);
     const bridgeGw = this.#networks.all().find((n) => n.name === 'bridge')?.pools[0]?.gateway ?? '';
     const extraHosts = c.hostConfig.extraHosts.map((h) => {
       const i = h.indexOf(':');

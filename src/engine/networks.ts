@@ -53,6 +53,26 @@ export const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name'
 /** Filters `POST /networks/prune` accepts. */
 export const NETWORK_PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 
+/**
+ * What the network layer needs of the cluster for global networks (overlay); absent on a
+ * single host. The cluster store is the authority: a global network exists once it is written
+ * there, and every host (this one included) adopts it from there.
+ */
+export interface GlobalNetworkStore {
+  /** This host's VXLAN tunnel endpoint (`--cluster-advertise`). */
+  readonly advertise: string;
+  /** Writes a new global network; `resolve` gets the subnets in use cluster-wide and returns its pools. */
+  create(draft: Network, resolve: (subnetsInUse: readonly string[]) => IpamPool[]): Promise<Network>;
+  /** Removes it everywhere; refused while any host still has an endpoint on it. */
+  remove(networkId: string): Promise<void>;
+}
+
+/**
+ * Default pools of global networks: 10.0.0.0/8 in /24s, as Docker's swarm overlays. Kept apart
+ * from the local pools so a global network never takes a subnet another host uses locally.
+ */
+export const GLOBAL_DEFAULT_POOLS: readonly DefaultPool[] = [{ base: '10.0.0.0/8', size: 24 }];
+
 /** Something that knows which endpoints sit on a network (containers, in the next layer). */
 export interface EndpointIndex {
   /** Endpoints on the network: name (container name) and 12-hex endpoint id for messages. */
@@ -65,6 +85,7 @@ export class NetworkController {
   readonly #config: NetworkConfig;
   readonly #log: Logger;
   #endpoints: EndpointIndex = { endpointsOn: () => [] };
+  #cluster: GlobalNetworkStore | undefined;
   /** The networks, kept in memory; the store is the durable copy (write-through). */
   readonly #networks = new Map<string, Network>();
 
@@ -83,6 +104,11 @@ export class NetworkController {
     this.#onChange = fn;
   }
 
+  /** Joins the cluster: global networks can be created and are adopted from it. */
+  setCluster(cluster: GlobalNetworkStore): void {
+    this.#cluster = cluster;
+  }
+
   /** Lets the container layer tell which networks are in use. */
   setEndpointIndex(index: EndpointIndex): void {
     this.#endpoints = index;
@@ -96,6 +122,7 @@ export class NetworkController {
     return {
       mtu: this.#config.mtu,
       host: { links: () => kernel.listLinks(null), supportsLinkKind: (kind) => kernel.linkKindSupported(null, kind), networks },
+      ...(this.#cluster !== undefined ? { overlay: { advertise: this.#cluster.advertise } } : {}),
     };
   }
 
@@ -172,7 +199,7 @@ export class NetworkController {
       labels: {},
       predefined: true,
     };
-    await this.#commitNew(network);
+    this.#commitNew(network);
   }
 
   /** `POST /networks/create`. Returns the new network. */
@@ -195,14 +222,18 @@ export class NetworkController {
     if (ipamDriver !== 'default') {
       throw new BerthError('ERR_DRIVER_NOT_FOUND', `plugin "${ipamDriver}" not found`);
     }
-    if (req.scope !== undefined && req.scope !== '' && req.scope !== 'local') {
-      throw new BerthError('ERR_INVALID_PARAMETER', `scope "${req.scope}" is not supported by the ${driverName} driver: only "local"`);
+    const global = driver.name === 'overlay';
+    const scope = global ? 'global' : 'local';
+    if (req.scope !== undefined && req.scope !== '' && req.scope !== scope) {
+      throw new BerthError('ERR_INVALID_PARAMETER', `scope "${req.scope}" is not supported by the ${driverName} driver: only "${scope}"`);
     }
     const enableIPv4 = req.enableIPv4 ?? true;
     const enableIPv6 = req.enableIPv6 ?? false;
     const requests = req.pools ?? [];
     let pools: IpamPool[] = [];
-    if (driver.usesIpam) {
+    if (global) {
+      // Resolved by the cluster, against every global network's subnets (below).
+    } else if (driver.usesIpam) {
       pools = resolvePools({
         requests,
         enableIPv4,
@@ -219,7 +250,7 @@ export class NetworkController {
       id: newId(),
       name,
       driver: driver.name,
-      scope: 'local',
+      scope,
       created: nowRfc3339Nano(),
       internal: req.internal ?? false,
       attachable: req.attachable ?? false,
@@ -234,12 +265,92 @@ export class NetworkController {
       predefined: false,
     };
     driver.validate(network, this.#ctx);
+    if (global) return this.#createGlobal(network, requests);
     this.#checkBridgeNameFree(network);
     // 2–4. Plan, apply, commit.
-    await this.#commitNew(network);
+    this.#commitNew(network);
     await this.#onChange();
     this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver });
     return network;
+  }
+
+  /**
+   * A global network: written to the cluster store first (name, VNI and subnet claimed there
+   * with compare-and-swap), then adopted here like every other host adopts it from its watch.
+   */
+  async #createGlobal(draft: Network, requests: readonly PoolRequest[]): Promise<Network> {
+    const cluster = this.#cluster;
+    if (cluster === undefined) throw new BerthError('ERR_DRIVER_UNSUPPORTED', 'global networks need a cluster store (--cluster-store)');
+    const local = this.all().filter((n) => n.scope !== 'global').flatMap((n) => n.pools.map((p) => p.subnet));
+    const network = await cluster.create(draft, (subnetsInUse) =>
+      resolvePools({
+        requests,
+        enableIPv4: draft.enableIPv4,
+        enableIPv6: draft.enableIPv6,
+        subnetsInUse: [...subnetsInUse, ...local],
+        defaultPools: GLOBAL_DEFAULT_POOLS,
+        defaultPools6: this.#config.defaultPools6,
+        needsGateway: true,
+      }),
+    );
+    getDriver(network.driver).validate(network, this.#ctx);
+    this.adoptGlobal(network);
+    await this.#onChange();
+    this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver, scope: 'global' });
+    return this.find(network.id);
+  }
+
+  /**
+   * Makes a global network exist on this host (its bridge and VXLAN), as the cluster store
+   * has it. Idempotent; synchronous, so a watch event and the creating call cannot interleave.
+   * Returns whether anything changed.
+   */
+  adoptGlobal(network: Network): boolean {
+    if (this.#networks.has(network.id)) return false;
+    const clash = this.all().find((n) => n.name === network.name);
+    if (clash !== undefined) {
+      this.#log.error('cluster network not adopted: a local network has its name', { name: network.name, id: network.id, local: clash.id });
+      return false;
+    }
+    try {
+      this.#commitNew(network);
+    } catch (err) {
+      this.#log.error('cluster network not adopted', { name: network.name, error: (err as Error).message });
+      return false;
+    }
+    this.#log.info('network adopted from the cluster', { id: network.id, name: network.name });
+    return true;
+  }
+
+  /**
+   * Removes a global network from this host once the cluster store no longer has it. Kept
+   * (with an error) while local endpoints remain, which the store's CAS should never allow.
+   */
+  dropGlobal(networkId: string): boolean {
+    const network = this.#networks.get(networkId);
+    if (network === undefined || network.scope !== 'global') return false;
+    if (this.#endpoints.endpointsOn(networkId).length > 0) {
+      this.#log.error('cluster removed a network that still has local endpoints; kept here', { name: network.name });
+      return false;
+    }
+    try {
+      this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
+    } catch (err) {
+      this.#log.error('teardown of a removed cluster network', { name: network.name, error: (err as Error).message });
+    }
+    this.#store.delete('network', network.id);
+    this.#networks.delete(network.id);
+    this.#log.info('network removed by the cluster', { id: network.id, name: network.name });
+    return true;
+  }
+
+  /** After (re)joining the cluster: adopt what it has, drop global networks it no longer has. */
+  async syncGlobal(present: readonly Network[]): Promise<void> {
+    let changed = false;
+    const ids = new Set(present.map((n) => n.id));
+    for (const n of present) changed = this.adoptGlobal(n) || changed;
+    for (const n of this.all()) if (n.scope === 'global' && !ids.has(n.id)) changed = this.dropGlobal(n.id) || changed;
+    if (changed) await this.#onChange();
   }
 
   /** A second network may not reuse a bridge name, and we never adopt a link that is not ours. */
@@ -266,7 +377,7 @@ export class NetworkController {
     }
   }
 
-  async #commitNew(network: Network): Promise<void> {
+  #commitNew(network: Network): void {
     const ops = getDriver(network.driver).planCreate(network, this.#ctx);
     try {
       applyAll(this.#kernel, ops);
@@ -295,6 +406,14 @@ export class NetworkController {
         'ERR_NETWORK_IN_USE',
         `error while removing network: network ${network.name} has active endpoints (${list})`,
       );
+    }
+    if (network.scope === 'global') {
+      // Everywhere at once: the store refuses while any host has an endpoint; every host
+      // (this one too) then drops its bridge and VXLAN.
+      if (this.#cluster === undefined) throw new BerthError('ERR_CLUSTER', `network ${network.name} is global and this daemon is not in a cluster`);
+      await this.#cluster.remove(network.id);
+      if (this.dropGlobal(network.id)) await this.#onChange();
+      return network;
     }
     // Kernel first, then the store: a crash in between leaves the network stored and its
     // bridge re-created on restart, so an unacknowledged rm never half-happens.
@@ -398,6 +517,10 @@ export class NetworkController {
     const links = this.#kernel.listLinks(null);
     const addrs = this.#kernel.listAddrs(null);
     for (const network of this.all()) {
+      if (network.scope === 'global' && this.#cluster === undefined) {
+        this.#log.warn('reconcile: global network kept as is, this daemon is not in a cluster', { name: network.name });
+        continue;
+      }
       const ops = getDriver(network.driver).planReconcile(network, this.#ctx, { links, addrs });
       if (ops.length === 0) continue;
       try {

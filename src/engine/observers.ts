@@ -6,6 +6,7 @@
  */
 import type { Container, Endpoint } from '../model/container.js';
 import type { Network } from '../model/network.js';
+import type { AnnouncedEndpoint } from '../cluster/types.js';
 
 /** The model at one moment, as plain data. */
 export interface ModelSnapshot {
@@ -14,6 +15,11 @@ export interface ModelSnapshot {
   readonly endpoints: readonly Endpoint[];
   /** containerId → netns path of each running container's own sandbox. */
   readonly sandboxes: ReadonlyMap<string, string>;
+  /**
+   * Endpoints running on other hosts of the cluster (global networks), as announced there;
+   * absent or empty on a single host. The embedded DNS answers their names.
+   */
+  readonly remote?: readonly AnnouncedEndpoint[];
 }
 
 /** A service that follows the model. */

@@ -22,7 +22,8 @@ export interface Attachment {
  */
 export function chooseGateway(attachments: readonly Attachment[]): Attachment | undefined {
   const score = (a: Attachment): number => {
-    if (a.network.internal || a.network.driver === 'null' || a.network.driver === 'host') return 0;
+    // Overlay networks give no default route: their containers leave through docker_gwbridge.
+    if (a.network.internal || a.network.driver === 'null' || a.network.driver === 'host' || a.network.driver === 'overlay') return 0;
     let s = 0;
     if (a.endpoint.ipv4 !== undefined && a.network.pools.some((p) => !p.subnet.includes(':') && p.gateway !== '')) s += 1;
     if (a.endpoint.ipv6 !== undefined && a.network.pools.some((p) => p.subnet.includes(':') && p.gateway !== '')) s += 2;

@@ -74,6 +74,12 @@ export interface Endpoint {
   readonly links: readonly string[];
   /** Monotonic order of connection (sets ethN and the interface order). */
   readonly order: number;
+  /**
+   * An endpoint the daemon added itself, not the user: an overlay container's leg on
+   * `docker_gwbridge` (its default route, NAT and published ports). Docker leaves it out of the
+   * container's `NetworkSettings.Networks` and the embedded DNS; `network inspect` shows it.
+   */
+  readonly hidden?: boolean;
 }
 
 /** Lifecycle of a container as Docker reports it. */
