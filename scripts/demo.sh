@@ -136,6 +136,9 @@ echo "== Cleaning up the containers"
 ids=$(berth ps -aq)
 [ -n "$ids" ] && step berth rm -f $ids
 
+# Several hosts: its own namespaces, etcd and daemons, removed when it ends.
+"$here/scripts/demo-overlay.sh"
+
 if [ "$keep" = --keep ]; then
   echo
   echo "berthd keeps running (pid $pid) in netns $ns. Point berth at it with:"
