@@ -46,6 +46,24 @@ if ! command -v docker >/dev/null 2>&1; then
   [ -n "$made_policy" ] && rm -f "$policy"
 fi
 
+# etcd, the cluster store of the overlay tests and benchmark: they start their own etcd in a test
+# netns (test/helpers/etcd.ts) and need only /usr/bin/etcd from Debian's etcd-server. Its service
+# must never run in this machine's network namespace: a policy-rc.d refuses the start while the
+# package installs (as for docker.io above), and the service is disabled for later boots.
+if ! dpkg-query -W -f='${Status}' etcd-server 2>/dev/null | grep -q 'install ok installed'; then
+  log "installing etcd (etcd-server, its service left stopped and disabled)"
+  policy=/usr/sbin/policy-rc.d
+  made_policy=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; made_policy=1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  status=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; } || status=$?
+  if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+  [ "$status" = 0 ] || { echo "setup: installing etcd-server failed" >&2; exit "$status"; }
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable etcd.service >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null 2>&1; then update-rc.d etcd disable >/dev/null 2>&1 || true; fi
+fi
+
 # --- 2. npm packages ----------------------------------------------------------------------
 # Native builds must work offline: node-gyp uses the headers in /usr/include/node.
 export npm_config_nodedir=/usr

@@ -74,13 +74,27 @@ export class TestHost {
 
   /** Creates the netns (lo up) and starts berthd in it. */
   static async start(prefix = 'berth-it', extraArgs: readonly string[] = []): Promise<TestHost> {
+    const host = await TestHost.create(prefix);
+    try {
+      await host.startDaemon(extraArgs);
+    } catch (err) {
+      // The caller never gets the host to clean up: remove the netns and dir made so far.
+      await host.cleanup();
+      throw err;
+    }
+    return host;
+  }
+
+  /**
+   * Creates the netns (lo up) without starting berthd, for callers that must wire the netns
+   * first (the cluster topology's underlay link); start the daemon with `startDaemon`.
+   */
+  static async create(prefix = 'berth-it'): Promise<TestHost> {
     const host = new TestHost(prefix);
     try {
       sh('ip', ['netns', 'add', host.name]);
       sh('ip', ['-n', host.name, 'link', 'set', 'lo', 'up']);
-      await host.startDaemon(extraArgs);
     } catch (err) {
-      // The caller never gets the host to clean up: remove the netns and dir made so far.
       await host.cleanup();
       throw err;
     }
