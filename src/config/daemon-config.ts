@@ -123,9 +123,13 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     const m = /^(\d+)s?$/.exec(value);
     if (m === null) throw invalid(`invalid --cluster-store-opt ${opt}: discovery.ttl wants whole seconds`);
     clusterTtl = Number(m[1]);
+    if (clusterTtl < 2 || clusterTtl > 3600) throw invalid(`invalid --cluster-store-opt ${opt}: discovery.ttl must be 2 to 3600 seconds`);
   }
   if ((values['cluster-store'] === undefined) !== (values['cluster-advertise'] === undefined)) {
     throw invalid('--cluster-store and --cluster-advertise go together');
+  }
+  if (values['cluster-store'] === undefined && (values['cluster-store-opt'] ?? []).length > 0) {
+    throw invalid('--cluster-store-opt needs --cluster-store');
   }
   const raw = {
     root: values.root ?? '/var/lib/berth',

@@ -139,7 +139,7 @@ export class ClusterLink implements ClusterListener {
  * VXLAN uses 4789) or an interface of the daemon's netns, whose first IPv4 address is taken.
  */
 export function resolveAdvertise(spec: string, kernel: Kernel): string {
-  const host = spec.replace(/:\d+$/, '');
+  const host = tryParseIp(spec) !== undefined ? spec : spec.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   const ip = tryParseIp(host);
   if (ip !== undefined) {
     if (ip.family !== 4) throw new BerthError('ERR_INVALID_PARAMETER', `invalid --cluster-advertise ${spec}: berth's VXLAN underlay is IPv4`);

@@ -294,7 +294,18 @@ export class NetworkController {
       }),
     );
     getDriver(network.driver).validate(network, this.#ctx);
-    this.adoptGlobal(network);
+    // The watch may have adopted it already; if this host cannot make its links, the network
+    // must not stay in the store under a name nobody can use or remove from here.
+    if (!this.#networks.has(network.id)) {
+      try {
+        this.#commitNew(network);
+      } catch (err) {
+        await cluster.remove(network.id).catch((e: unknown) =>
+          this.#log.error('could not undo a global network this host failed to create', { name: network.name, error: (e as Error).message }),
+        );
+        throw withContext(`create network ${network.name}`, err);
+      }
+    }
     await this.#onChange();
     this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver, scope: 'global' });
     return this.find(network.id);

@@ -61,6 +61,23 @@ describe('sandbox planning', () => {
     assert.deepEqual(ops[8], { kind: 'route-add', netns: '/run/b/netns/x', dst: 'default', via: '10.32.0.1', dev: 'eth1' });
   });
 
+  it('never takes the default route from an overlay network: docker_gwbridge gives it', () => {
+    // 'aaa' would win by name and by IPv4 gateway if it were a bridge.
+    const ov = net('aaa', '10.0.0.0/24', '10.0.0.1', { driver: 'overlay', scope: 'global' });
+    const gw = net('docker_gwbridge', '172.18.0.0/16', '172.18.0.1');
+    const onOverlay = { network: ov, endpoint: ep(ov, 'eth0', '10.0.0.2/24', 1) };
+    const onGw = { network: gw, endpoint: ep(gw, 'eth1', '172.18.0.2/16', 2) };
+    assert.equal(chooseGateway([onOverlay, onGw]), onGw);
+    assert.equal(chooseGateway([onGw, onOverlay]), onGw);
+    assert.equal(chooseGateway([onOverlay]), undefined, 'an overlay alone gives no default route');
+    assert.equal(chooseGateway([{ network: { ...ov, driver: 'bridge' }, endpoint: onOverlay.endpoint }, onGw])?.network.name, 'aaa', 'the same as a bridge would');
+    const ops = planSandboxSetup('/run/b/netns/o', [onOverlay, onGw], new Map([['ep-aaa', 'veth3333333'], ['ep-docker_gwbridge', 'veth4444444']]), { mtu: 1500 });
+    assert.deepEqual(ops.filter((o) => o.kind === 'route-add'), [{ kind: 'route-add', netns: '/run/b/netns/o', dst: 'default', via: '172.18.0.1', dev: 'eth1' }]);
+    const overlayVeth = ops.find((o) => o.kind === 'link-add' && o.link.name === 'veth3333333');
+    assert.ok(overlayVeth?.kind === 'link-add');
+    assert.equal(overlayVeth.link.master, 'ov-aaa000000000');
+  });
+
   it('names interfaces eth0, eth1 … filling gaps', () => {
     assert.equal(nextIfName([]), 'eth0');
     assert.equal(nextIfName([ep(bbb, 'eth0', '', 1), ep(aaa, 'eth2', '', 2)]), 'eth1');
