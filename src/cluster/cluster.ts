@@ -310,6 +310,8 @@ export class Cluster {
       this.#watchFrom(revision + 1);
     } catch (err) {
       this.stop();
+      // A failed join may be tried again: the daemon keeps trying while the store is down.
+      this.#state = 'new';
       throw withContext(`join cluster as host ${this.hostId}`, err);
     }
     this.#timer = setInterval(() => void this.tick(), (this.#ttlSec * 1000) / 3);

@@ -54,14 +54,23 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const link = joinCluster(config, { store, kernel, networks, containers, log });
   link?.wire();
   await networks.init();
+  let joined = false;
   try {
-    await link?.start();
+    joined = (await link?.tryJoin()) ?? false;
   } catch (err) {
     link?.stop();
     throw err;
   }
   await containers.init();
-  await link?.rejoin();
+  if (link !== undefined) {
+    if (joined) await link.rejoin();
+    else {
+      link.keepJoining(async () => {
+        await link.rejoin();
+        await containers.notifyObservers();
+      });
+    }
+  }
   await containers.notifyObservers();
   await ensureBusyboxImage(config.root);
 

@@ -8,7 +8,7 @@
  * reconcile can plan overlay links), `start` after it, `rejoin` after the container
  * controller's init (so it knows what runs).
  */
-import { BerthError } from '../errors.js';
+import { BerthError, isCode } from '../errors.js';
 import type { Cluster, ClusterListener } from '../cluster/cluster.js';
 import type { AnnouncedEndpoint } from '../cluster/types.js';
 import { OPT_BRIDGE_NAME, OPT_ENABLE_ICC, OPT_ENABLE_IP_MASQUERADE } from '../drivers/bridge/options.js';
@@ -30,6 +30,8 @@ export class ClusterLink implements ClusterListener {
   readonly #peers: OverlayPeers;
   readonly #log: Logger;
   readonly #close: () => void;
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(deps: {
     cluster: Cluster;
@@ -88,8 +90,44 @@ export class ClusterLink implements ClusterListener {
     for (const n of this.#cluster.networks()) this.#syncPeers(n.id);
   }
 
+  /**
+   * Joins now if the store answers; returns false (logged) when it cannot be reached, so a
+   * daemon whose etcd is down still starts and serves its local networks — overlay calls fail
+   * with ERR_CLUSTER until `keepJoining` gets through.
+   */
+  async tryJoin(): Promise<boolean> {
+    try {
+      await this.start();
+      return true;
+    } catch (err) {
+      if (!isCode(err, 'ERR_CLUSTER')) throw err;
+      this.#log.error('cluster store unreachable: starting without it, retrying in the background', { error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** Retries the join every `retryMs` until it works (then runs `onJoined`) or `stop`. */
+  keepJoining(onJoined: () => Promise<void>, retryMs = 2000): void {
+    this.#retry = setTimeout(() => {
+      this.start().then(
+        () => {
+          this.#retry = undefined;
+          this.#log.info('joined the cluster after retrying');
+          return onJoined().catch((err: unknown) => this.#log.error('after joining the cluster', { error: (err as Error).message }));
+        },
+        (err: unknown) => {
+          if (this.#stopped) return;
+          if (!isCode(err, 'ERR_CLUSTER')) this.#log.error('joining the cluster failed', { error: (err as Error).message });
+          this.keepJoining(onJoined, retryMs);
+        },
+      );
+    }, retryMs);
+  }
+
   /** Leaves: keepalive and watch stop; the lease is left to expire (containers keep running). */
   stop(): void {
+    this.#stopped = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#cluster.stop();
     this.#close();
   }

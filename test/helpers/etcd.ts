@@ -110,9 +110,13 @@ export class EtcdProcess {
   }
 
   /** Crash-restart: SIGKILL, then start again on the same data dir and ports. */
-  async restart(): Promise<void> {
+  async restart(whileDown?: () => Promise<void>): Promise<void> {
     await this.#signal('SIGKILL', STOP_MS);
-    await this.#launch();
+    try {
+      await whileDown?.();
+    } finally {
+      await this.#launch();
+    }
   }
 
   /** SIGTERM (SIGKILL after 5 s), then removes the data dir. Safe to call twice. */

@@ -340,4 +340,23 @@ describe('overlay networks across three hosts', { skip: SKIP }, () => {
     assert.deepEqual(await cluster.etcdRange(`${KEYS}addrs/${ov1}/`), [], 'address claims of ov1 outlived it');
     assert.deepEqual(await cluster.etcdRange(`${KEYS}endpoints/${ov1}/`), [], 'endpoints of ov1 outlived it');
   });
+
+  it('a daemon started while etcd is down serves its local networks and joins once etcd is back', async () => {
+    await h(1).stopDaemon();
+    const etcd = cluster.etcd;
+    assert.ok(etcd !== undefined);
+    await etcd.restart(async () => {
+      await cluster.restartDaemon(1);
+      ok(h(1).berth(['network', 'create', 'local1']), 'a local network on h2 while etcd is down');
+      const refused = h(1).berth(['network', 'create', '-d', 'overlay', 'ov3']);
+      assert.notEqual(refused.status, 0, 'an overlay network was created while etcd was down');
+      assert.match(refused.stderr, /cluster/, refused.stderr);
+    });
+    const { ms } = await poll('h2 joins the cluster after etcd is back', 15_000, () => {
+      const r = h(1).berth(['network', 'create', '-d', 'overlay', 'ov3']);
+      return r.status === 0 ? { done: true } : `exit ${r.status}: ${r.stderr.trim()}`;
+    }, 500);
+    console.log(`h2 joined ${ms} ms after etcd came back`);
+    await poll('ov3 (made on h2) shows on h1', 5_000, () => (networks(0).includes('ov3 overlay global') ? { done: true } : networks(0).join(', ')));
+  });
 });
