@@ -393,7 +393,7 @@ export class ContainerController {
     const cluster = this.#cluster;
     if (cluster === undefined) return;
     for (const e of endpoints) {
-      if (e.ipv4 === undefined || this.#networks.all().find((n) => n.id === e.networkId)?.scope !== 'global') continue;
+      if (e.ipv4 === undefined || this.#findNetwork(e.networkId)?.scope !== 'global') continue;
       try {
         await cluster.releaseAddress(e.networkId, e.ipv4.split('/')[0] as string, e.id);
       } catch (err) {
@@ -407,7 +407,7 @@ export class ContainerController {
     const cluster = this.#cluster;
     if (cluster === undefined) return;
     for (const e of this.endpointsOf(c.id)) {
-      const network = this.#networks.all().find((n) => n.id === e.networkId);
+      const network = this.#findNetwork(e.networkId);
       if (network?.scope !== 'global') continue;
       try {
         if (on) {
@@ -444,7 +444,7 @@ export class ContainerController {
     await this.#serial(async () => {
       for (const c of this.all()) {
         for (const e of this.endpointsOf(c.id)) {
-          if (e.ipv4 === undefined || this.#networks.all().find((n) => n.id === e.networkId)?.scope !== 'global') continue;
+          if (e.ipv4 === undefined || this.#findNetwork(e.networkId)?.scope !== 'global') continue;
           try {
             await cluster.claimAddress(e.networkId, { endpointId: e.id, containerName: c.name, want: e.ipv4.split('/')[0] as string });
           } catch (err) {
@@ -637,8 +637,12 @@ export class ContainerController {
     return this.endpointsOf(containerId).map((endpoint) => ({ endpoint, network: this.#networkById(endpoint.networkId) }));
   }
 
+  #findNetwork(id: string): Network | undefined {
+    return this.#networks.all().find((x) => x.id === id);
+  }
+
   #networkById(id: string): Network {
-    const n = this.#networks.all().find((x) => x.id === id);
+    const n = this.#findNetwork(id);
     if (n === undefined) throw new BerthError('ERR_NETWORK_NOT_FOUND', `network ${id} not found`);
     return n;
   }
