@@ -86,6 +86,8 @@ export class NetworkController {
   readonly #log: Logger;
   #endpoints: EndpointIndex = { endpointsOn: () => [] };
   #cluster: GlobalNetworkStore | undefined;
+  /** Global networks not adopted because a local network has their name, by name. */
+  readonly #blocked = new Map<string, Network>();
   /** The networks, kept in memory; the store is the durable copy (write-through). */
   readonly #networks = new Map<string, Network>();
 
@@ -320,9 +322,12 @@ export class NetworkController {
     if (this.#networks.has(network.id)) return false;
     const clash = this.all().find((n) => n.name === network.name);
     if (clash !== undefined) {
+      // Adopted once the local network goes (see `remove`).
+      this.#blocked.set(network.name, network);
       this.#log.error('cluster network not adopted: a local network has its name', { name: network.name, id: network.id, local: clash.id });
       return false;
     }
+    this.#blocked.delete(network.name);
     try {
       this.#commitNew(network);
     } catch (err) {
@@ -338,6 +343,7 @@ export class NetworkController {
    * (with an error) while local endpoints remain, which the store's CAS should never allow.
    */
   dropGlobal(networkId: string): boolean {
+    for (const [name, n] of this.#blocked) if (n.id === networkId) this.#blocked.delete(name);
     const network = this.#networks.get(networkId);
     if (network === undefined || network.scope !== 'global') return false;
     if (this.#endpoints.endpointsOn(networkId).length > 0) {
@@ -431,6 +437,8 @@ export class NetworkController {
     this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
     this.#store.delete('network', network.id);
     this.#networks.delete(network.id);
+    const waiting = this.#blocked.get(network.name);
+    if (waiting !== undefined) this.adoptGlobal(waiting);
     await this.#onChange();
     this.#log.info('network removed', { id: network.id, name: network.name });
     return network;

@@ -331,6 +331,10 @@ describe('global networks through the cluster store', () => {
     assert.ok(!linkNames(b.kernel).includes(vx(n)));
     // A still has it, and the store too.
     assert.equal(a.nc.find('clash').id, n.id);
+    // Once B's local network goes, B adopts the global one.
+    await b.nc.remove(local.id);
+    assert.equal(b.nc.find('clash').id, n.id);
+    assert.ok(linkNames(b.kernel).includes(vx(n)), 'B made the vxlan of the adopted network');
   });
 
   it('removes on B: gone from the store, B and A (links deleted in both kernels)', async (t) => {
