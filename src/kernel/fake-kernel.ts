@@ -9,7 +9,7 @@
  */
 import { Errno, kernelErrorFromErrno } from './errno.js';
 import { describeOp } from './ops.js';
-import type { AddrState, Kernel, KernelOp, LinkSpec, LinkState, NetnsRef, RouteState } from './types.js';
+import type { AddrState, DeviceNeighbours, Kernel, KernelOp, LinkSpec, LinkState, NetnsRef, RouteState } from './types.js';
 
 /** Options for `FakeKernel`. */
 export interface FakeKernelOptions {
@@ -258,16 +258,26 @@ export class FakeKernel implements Kernel {
     this.#mutate({ kind: 'fdb-add', netns, dev, mac, dst }, netns, () => {
       const ns = this.#netns(netns);
       this.#link(ns, dev);
-      const key = `${dev} ${mac.toLowerCase()} ${dst}`;
-      // The all-zero MAC is appended to (one entry per remote); others are exclusive.
-      if (ns.fdb.has(key) && mac !== '00:00:00:00:00:00') throw Errno.EEXIST;
-      ns.fdb.add(key);
+      const prefix = `${dev} ${mac.toLowerCase()} `;
+      // The all-zero MAC is appended to (one entry per remote, idempotent); any other MAC has
+      // one entry, whatever its remote, and is added exclusively.
+      if (mac === '00:00:00:00:00:00') ns.fdb.add(`${prefix}${dst}`);
+      else if ([...ns.fdb].some((key) => key.startsWith(prefix))) throw Errno.EEXIST;
+      else ns.fdb.add(`${prefix}${dst}`);
     });
   }
 
   fdbDel(netns: NetnsRef, dev: string, mac: string, dst: string): void {
     this.#mutate({ kind: 'fdb-del', netns, dev, mac, dst }, netns, () => {
-      this.#namespaces.get(netns)?.fdb.delete(`${dev} ${mac.toLowerCase()} ${dst}`);
+      const fdb = this.#namespaces.get(netns)?.fdb;
+      if (fdb === undefined) return;
+      if (dst !== '0.0.0.0' && dst !== '::') {
+        fdb.delete(`${dev} ${mac.toLowerCase()} ${dst}`);
+        return;
+      }
+      // The any-address is "no particular remote": the vxlan deletes the MAC's whole entry.
+      const prefix = `${dev} ${mac.toLowerCase()} `;
+      for (const key of [...fdb]) if (key.startsWith(prefix)) fdb.delete(key);
     });
   }
 
@@ -305,6 +315,22 @@ export class FakeKernel implements Kernel {
 
   listRoutes(netns: NetnsRef): RouteState[] {
     return this.#read(netns, 'route-list').routes.map((r) => ({ ...r }));
+  }
+
+  listNeighbours(netns: NetnsRef, dev: string): DeviceNeighbours {
+    const op = `neigh-list dev ${dev}`;
+    const ns = this.#read(netns, op);
+    if (!ns.links.has(dev)) throw kernelErrorFromErrno({ op, netns, errno: Errno.ENODEV });
+    // Everything the model holds is permanent: it only has what fdbAdd / neighAdd put there.
+    const fdb = [...ns.fdb].flatMap((key) => {
+      const [name, mac, dst] = key.split(' ');
+      return name === dev && mac !== undefined && dst !== undefined ? [{ mac, dst }] : [];
+    });
+    const neigh = [...ns.neighbours].flatMap(([key, mac]) => {
+      const [name, ip] = key.split(' ');
+      return name === dev && ip !== undefined ? [{ ip, mac }] : [];
+    });
+    return { fdb, neigh };
   }
 
   async nftApply(netns: NetnsRef, script: string): Promise<void> {

@@ -18,12 +18,13 @@ import { invalid, KernelError } from '../errors.js';
 import { Errno, inNetns, kernelErrorFromErrno } from './errno.js';
 import { isNativeError, loadNative, type BerthNative } from './native.js';
 import * as C from './netlink/constants.js';
-import { decodeAddr, decodeLink, decodeRoute, type NlMessage } from './netlink/decode.js';
+import { decodeAddr, decodeDeviceNeighbours, decodeLink, decodeRoute, type NlMessage } from './netlink/decode.js';
 import {
   encodeAddr,
   encodeBridgePortHairpin,
   encodeAddrDump,
   encodeFdb,
+  encodeFdbDump,
   encodeLinkChange,
   encodeLinkCreate,
   encodeLinkDelete,
@@ -31,13 +32,14 @@ import {
   encodeLinkGet,
   encodeLinkProbe,
   encodeNeigh,
+  encodeNeighDump,
   encodeRoute,
   encodeRouteDump,
   PROBE_LINK_NAME,
   type ResolvedLinkInfo,
 } from './netlink/encode.js';
 import { NetlinkSocket, type DumpResult } from './netlink/socket.js';
-import type { AddrState, Kernel, KernelOp, LinkInfo, LinkSpec, LinkState, NetnsRef, RouteState } from './types.js';
+import type { AddrState, DeviceNeighbours, Kernel, KernelOp, LinkInfo, LinkSpec, LinkState, NetnsRef, RouteState } from './types.js';
 
 /** Options for `NetlinkKernel`; every field has a default. */
 export interface NetlinkKernelOptions {
@@ -288,6 +290,18 @@ export class NetlinkKernel implements Kernel {
       const socket = this.#socket(netns, op);
       socket.request(encodeFdb('del', { index: this.#ifindex(socket, dev, op), mac, dst }), op);
     });
+  }
+
+  /**
+   * Two dumps, the bridge FDB (the kernel sends every device's entries) and the IP neighbours
+   * (asked for this device's only); `decodeDeviceNeighbours` keeps the device's permanent ones.
+   */
+  listNeighbours(netns: NetnsRef, dev: string): DeviceNeighbours {
+    const op = `neigh-list dev ${dev}`;
+    const index = this.#ifindex(this.#socket(netns, op), dev, op);
+    const fdb = this.#dump(netns, `${op}: fdb`, encodeFdbDump);
+    const neigh = this.#dump(netns, `${op}: neighbours`, () => encodeNeighDump(index));
+    return decodeDeviceNeighbours(fdb, neigh, index);
   }
 
   // -------------------------------------------------------------------------------------------

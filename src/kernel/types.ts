@@ -197,6 +197,17 @@ export interface RouteState {
 }
 
 /**
+ * The static entries of one device, as read back: what `fdbAdd` and `neighAdd` program (and
+ * `bridge fdb add … self permanent` / `ip neigh add … nud permanent` make). MACs are lowercase.
+ */
+export interface DeviceNeighbours {
+  /** The device's own FDB entries towards a remote (NTF_SELF, NUD_PERMANENT, with a dst), one per remote. */
+  readonly fdb: readonly { readonly mac: string; readonly dst: string }[];
+  /** Its permanent IP neighbours, IPv4 and IPv6. */
+  readonly neigh: readonly { readonly ip: string; readonly mac: string }[];
+}
+
+/**
  * The narrow, typed surface berth uses to change the kernel. Netlink calls are synchronous
  * (rtnetlink answers inside sendmsg); `nftApply` runs `nft -f -` and is async.
  * `ensure`-style tolerance is the caller's business: these calls fail on EEXIST / ENOENT with a
@@ -235,6 +246,8 @@ export interface Kernel {
   listLinks(netns: NetnsRef): LinkState[];
   listAddrs(netns: NetnsRef): AddrState[];
   listRoutes(netns: NetnsRef): RouteState[];
+  /** The permanent FDB and neighbour entries of device `dev` (ENODEV if there is none). */
+  listNeighbours(netns: NetnsRef, dev: string): DeviceNeighbours;
   /** Apply an nft script in one transaction (`nft -f -`) in the given netns. */
   nftApply(netns: NetnsRef, script: string): Promise<void>;
   /** `nft -j list ruleset` parsed, in the given netns. */

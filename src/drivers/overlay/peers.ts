@@ -6,14 +6,16 @@
  * it learns from its cluster store.
  *
  * `planPeers` is the pure diff; `OverlayPeers` remembers what it programmed per network and
- * applies diffs, entry by entry, tolerating what a daemon restart leaves behind (the links
- * survive it, with their entries, while the memory of them does not).
+ * applies diffs, entry by entry. A daemon restart keeps the links, with their entries, but not
+ * the memory of them: the first sync of a network in a process reads the vxlan's entries back
+ * from the kernel and diffs against those, so entries of peers that went away while the daemon
+ * was down are deleted too.
  */
 import type { Logger } from '../../engine/log.js';
 import { KernelError } from '../../errors.js';
 import { Errno } from '../../kernel/errno.js';
 import { applyOp, describeOp } from '../../kernel/ops.js';
-import type { Kernel, KernelOp } from '../../kernel/types.js';
+import type { DeviceNeighbours, Kernel, KernelOp } from '../../kernel/types.js';
 import type { Network } from '../../model/network.js';
 import { overlayVxlanName } from './options.js';
 
@@ -67,6 +69,28 @@ function planEntries(dev: string, current: Entries, desired: Entries): KernelOp[
 }
 
 /**
+ * Whether a vxlan FDB entry can be a peer's: a unicast MAC. The all-zero MAC holds the default
+ * destinations (flooding) and group MACs (multicast, broadcast) their own lists of remotes;
+ * neither is ever a container's, and the diff must leave them alone.
+ */
+function isPeerMac(mac: string): boolean {
+  const first = parseInt(mac.slice(0, 2), 16);
+  return Number.isInteger(first) && (first & 1) === 0 && mac !== '00:00:00:00:00:00';
+}
+
+/**
+ * The peer entries a vxlan holds, from the kernel's listing. A unicast MAC has one remote (the
+ * vxlan appends remotes only to the all-zero and group MACs).
+ */
+function entriesIn(listed: DeviceNeighbours): Entries {
+  const fdb = new Map<string, string>();
+  const neigh = new Map<string, string>();
+  for (const { mac, dst } of listed.fdb) if (isPeerMac(mac)) fdb.set(mac, dst);
+  for (const { ip, mac } of listed.neigh) neigh.set(ip, mac);
+  return { fdb, neigh };
+}
+
+/**
  * Pure: ops that turn `current` into `desired` on network's vxlan (in the daemon netns, netns
  * null): fdb-add MAC dst VTEP + neigh-add IP lladdr MAC for new/changed peers; neigh-del +
  * fdb-del for gone ones (deletes first, then adds). Only the entries that differ are touched:
@@ -83,15 +107,17 @@ export function planPeers(network: Network, current: readonly OverlayPeer[], des
 const ANY_REMOTE = '0.0.0.0';
 
 /**
- * Keeps what was programmed per network, applies diffs; tolerant: "already exists" on add and
- * "not found" on delete are success (after a daemon restart the kernel may hold entries we
- * forgot).
+ * Keeps what was programmed per network (starting from what the kernel holds), applies diffs;
+ * tolerant: "already exists" on add and "not found" on delete are success (the kernel may
+ * still differ from the memory: a read that failed, someone else's `bridge fdb`).
  */
 export class OverlayPeers {
   readonly #kernel: Kernel;
   readonly #log: Logger;
   /** Per network id: the entries the kernel holds, as far as we know. */
   readonly #programmed = new Map<string, Entries>();
+  /** Networks whose vxlan could not be read: the next sync tries again. */
+  readonly #unread = new Set<string>();
 
   constructor(kernel: Kernel, log: Logger) {
     this.#kernel = kernel;
@@ -105,7 +131,7 @@ export class OverlayPeers {
    */
   sync(network: Network, desired: readonly OverlayPeer[]): void {
     const dev = overlayVxlanName(network.id);
-    const known = this.#programmed.get(network.id) ?? { fdb: new Map(), neigh: new Map() };
+    const known = this.#known(network.id, dev);
     const now: Entries = { fdb: new Map(known.fdb), neigh: new Map(known.neigh) };
     for (const op of planEntries(dev, known, entriesOf(desired))) {
       try {
@@ -129,6 +155,33 @@ export class OverlayPeers {
   /** Drops the memory of a network (its links are being deleted, entries go with them). */
   forget(networkId: string): void {
     this.#programmed.delete(networkId);
+    this.#unread.delete(networkId);
+  }
+
+  /**
+   * What the kernel holds on `dev`: the memory, or on the network's first sync in this process
+   * the vxlan's entries read back. No vxlan: nothing (a new one starts empty, and the sync
+   * says the device is missing). A failed read is logged and tried again next time; meanwhile
+   * the memory stands, and the adds' tolerance covers what it lacks.
+   */
+  #known(networkId: string, dev: string): Entries {
+    const remembered = this.#programmed.get(networkId);
+    if (remembered !== undefined && !this.#unread.has(networkId)) return remembered;
+    const empty: Entries = { fdb: new Map(), neigh: new Map() };
+    try {
+      const read = entriesIn(this.#kernel.listNeighbours(null, dev));
+      this.#unread.delete(networkId);
+      return read;
+    } catch (err) {
+      if (err instanceof KernelError && err.errno === Errno.ENODEV) {
+        this.#unread.delete(networkId);
+        return empty;
+      }
+      const error = err instanceof Error ? err.message : String(err);
+      this.#log.warn("overlay peers: cannot read the vxlan's entries, stale ones stay until a later sync", { network: networkId, dev, error });
+      this.#unread.add(networkId);
+      return remembered ?? empty;
+    }
   }
 
   /** One op; adds replace what a forgotten entry left (deletes already accept "not found"). */
@@ -144,12 +197,7 @@ export class OverlayPeers {
       } else if (op.kind === 'fdb-add') {
         // The kernel keeps one entry per unicast MAC, perhaps towards another host: replace it.
         this.#kernel.fdbDel(op.netns, op.dev, op.mac, ANY_REMOTE);
-        try {
-          this.#kernel.fdbAdd(op.netns, op.dev, op.mac, op.dst);
-        } catch (again) {
-          // A model keyed by remote (FakeKernel) still holds the identical entry: it is there.
-          if (!(again instanceof KernelError && again.errno === Errno.EEXIST)) throw again;
-        }
+        this.#kernel.fdbAdd(op.netns, op.dev, op.mac, op.dst);
       } else {
         throw err;
       }

@@ -169,6 +169,8 @@ export const RTN_UNICAST = 1;
 /** struct ndmsg attributes. */
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
+/** u32 ifindex; in a dump request, asks the kernel to send only that device's neighbours. */
+export const NDA_IFINDEX = 8;
 
 /** Neighbour states and flags. */
 export const NUD_NOARP = 0x40;

@@ -6,7 +6,7 @@
  */
 import { endianness } from 'node:os';
 
-import type { AddrState, LinkState, RouteState } from '../types.js';
+import type { AddrState, DeviceNeighbours, LinkState, RouteState } from '../types.js';
 import * as C from './constants.js';
 import { formatIp, formatMac } from './inet.js';
 
@@ -160,6 +160,62 @@ export function decodeRoute(payload: Buffer): RouteRecord | undefined {
     type: payload[7] ?? 0,
     protocol: payload[5] ?? 0,
   };
+}
+
+/** A decoded RTM_NEWNEIGH: an IP neighbour (AF_INET/AF_INET6) or a bridge FDB entry (AF_BRIDGE). */
+export interface NeighRecord {
+  /** ndm_family: AF_INET, AF_INET6 or AF_BRIDGE. */
+  readonly family: number;
+  readonly ifindex: number;
+  /** ndm_state (NUD_PERMANENT, NUD_NOARP, NUD_REACHABLE, …). */
+  readonly state: number;
+  /** ndm_flags (NTF_SELF: the device's own FDB entry, not its bridge master's). */
+  readonly flags: number;
+  /** NDA_DST: the neighbour's IP, or an FDB entry's remote (a vxlan's VTEP). */
+  readonly dst: string | undefined;
+  /** NDA_LLADDR: the neighbour's MAC, or an FDB entry's MAC. */
+  readonly mac: string | undefined;
+}
+
+/** An RTM_NEWNEIGH payload (struct ndmsg + NDA_*). */
+export function decodeNeigh(payload: Buffer): NeighRecord {
+  if (payload.length < C.NDMSG_LEN) throw new MalformedNetlinkError(`ndmsg of ${payload.length} bytes`);
+  const attrs = decodeAttrs(payload, C.NDMSG_LEN);
+  const dst = attrs.get(C.NDA_DST);
+  const mac = attrs.get(C.NDA_LLADDR);
+  return {
+    family: payload[0] ?? 0,
+    ifindex: s32(payload, 4),
+    state: u16(payload, 8),
+    flags: payload[10] ?? 0,
+    // 4 or 16 bytes; anything else (a kernel/ABI surprise) is left out rather than misread.
+    dst: dst !== undefined && (dst.length === 4 || dst.length === 16) ? formatIp(dst) : undefined,
+    mac: mac === undefined ? undefined : formatMac(mac),
+  };
+}
+
+/**
+ * The permanent entries of ifindex `index` out of an FDB dump (AF_BRIDGE) and a neighbour dump
+ * (AF_UNSPEC). Both dumps may hold other devices' entries (the FDB dump always does). FDB:
+ * the device's own entries (NTF_SELF) with a remote (NDA_DST) — a bridge's entries for its
+ * port carry NTF_MASTER and no dst, multicast ones of other devices no dst either.
+ * Neighbours: IPv4 and IPv6, NUD_PERMANENT (not the kernel's NOARP multicast entries).
+ */
+export function decodeDeviceNeighbours(fdbDump: readonly NlMessage[], neighDump: readonly NlMessage[], index: number): DeviceNeighbours {
+  const permanent = (e: NeighRecord): boolean => e.ifindex === index && (e.state & C.NUD_PERMANENT) !== 0;
+  const fdb = fdbDump.flatMap((m) => {
+    if (m.type !== C.RTM_NEWNEIGH) return [];
+    const e = decodeNeigh(m.payload);
+    if (e.family !== C.AF_BRIDGE || !permanent(e) || (e.flags & C.NTF_SELF) === 0) return [];
+    return e.mac === undefined || e.dst === undefined ? [] : [{ mac: e.mac, dst: e.dst }];
+  });
+  const neigh = neighDump.flatMap((m) => {
+    if (m.type !== C.RTM_NEWNEIGH) return [];
+    const e = decodeNeigh(m.payload);
+    if ((e.family !== C.AF_INET && e.family !== C.AF_INET6) || !permanent(e)) return [];
+    return e.mac === undefined || e.dst === undefined ? [] : [{ ip: e.dst, mac: e.mac }];
+  });
+  return { fdb, neigh };
 }
 
 /** An NLMSG_ERROR message: the errno (0 = ack) and the extended-ack text if any. */

@@ -497,3 +497,22 @@ export function encodeFdb(
   const mode = entry.mac.toLowerCase() === ZERO_MAC ? C.NLM_F_APPEND : C.NLM_F_EXCL;
   return encodeMessage(C.RTM_NEWNEIGH, C.NLM_F_REQUEST | C.NLM_F_ACK | C.NLM_F_CREATE | mode, header, attrs, options);
 }
+
+/**
+ * RTM_GETNEIGH dump of the IP neighbours (ARP and ND tables, AF_UNSPEC) of ifindex `index`.
+ * NDA_IFINDEX makes the kernel send that device's entries only (neigh_dump_info reads it with
+ * or without strict checking); a kernel that ignored it would send all, so callers filter again.
+ */
+export function encodeNeighDump(index: number, options?: HeaderOptions): Buffer {
+  return encodeMessage(C.RTM_GETNEIGH, C.NLM_F_REQUEST | C.NLM_F_DUMP, ndmsg(C.AF_UNSPEC, 0, 0, 0), [attr.u32(C.NDA_IFINDEX, index)], options);
+}
+
+/**
+ * RTM_GETNEIGH dump of the bridge FDB (AF_BRIDGE): every device's entries, the vxlans' own
+ * (NTF_SELF, with NDA_DST) among them. A bare ndmsg, no filter: without strict checking the
+ * kernel reads any longer request as the old ifinfomsg header (rtnl_fdb_dump,
+ * valid_fdb_dump_legacy), so callers filter by ifindex themselves.
+ */
+export function encodeFdbDump(options?: HeaderOptions): Buffer {
+  return encodeMessage(C.RTM_GETNEIGH, C.NLM_F_REQUEST | C.NLM_F_DUMP, ndmsg(C.AF_BRIDGE, 0, 0, 0), [], options);
+}

@@ -8,11 +8,11 @@ import { OverlayPeers, planPeers, type OverlayPeer } from '../../../src/drivers/
 import { getDriver } from '../../../src/drivers/registry.js';
 import type { DriverContext } from '../../../src/drivers/types.js';
 import type { Logger } from '../../../src/engine/log.js';
-import { BerthError } from '../../../src/errors.js';
+import { BerthError, KernelError } from '../../../src/errors.js';
 import { Errno } from '../../../src/kernel/errno.js';
 import { FakeKernel } from '../../../src/kernel/fake-kernel.js';
 import { applyAll } from '../../../src/kernel/ops.js';
-import type { KernelOp } from '../../../src/kernel/types.js';
+import type { DeviceNeighbours, KernelOp, NetnsRef } from '../../../src/kernel/types.js';
 import type { Network } from '../../../src/model/network.js';
 import { dualStack, endpoint, id, network, SANDBOX, TEMP } from './fixture.js';
 
@@ -373,5 +373,126 @@ describe('OverlayPeers on a FakeKernel', () => {
     peers.sync(overlay(), [P1]);
     assert.deepEqual(kernel.ops.slice(again), planPeers(overlay(), [], [P1]));
     assert.equal(log.lines.length, 1);
+  });
+});
+
+describe('OverlayPeers after a daemon restart (a new instance, the links and entries still there)', () => {
+  const P3: OverlayPeer = { ip: '10.252.0.5', mac: '02:42:0a:fc:00:05', vtep: '192.0.2.4' };
+  const sorted = <T>(items: readonly T[]): T[] => [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  /** A kernel whose vxlan the previous daemon programmed with `before`. */
+  const restarted = <K extends FakeKernel>(before: readonly OverlayPeer[], kernel: K) => {
+    applyAll(kernel, overlayDriver.planCreate(overlay(), ctx));
+    new OverlayPeers(kernel, recordingLogger()).sync(overlay(), before);
+    const log = recordingLogger();
+    const mark = kernel.ops.length;
+    return { kernel, log, peers: new OverlayPeers(kernel, log), since: () => kernel.ops.slice(mark) };
+  };
+  /** The vxlan's entries, as `peers` would leave them. */
+  const entriesFor = (peers: readonly OverlayPeer[]) => ({
+    fdb: sorted(peers.map((p) => ({ mac: p.mac, dst: p.vtep }))),
+    neigh: sorted(peers.map((p) => ({ ip: p.ip, mac: p.mac }))),
+  });
+  /** What the vxlan holds (the FakeKernel's own listing, whatever a subclass makes of it). */
+  const listed = (kernel: FakeKernel) => {
+    const { fdb, neigh } = FakeKernel.prototype.listNeighbours.call(kernel, null, VX);
+    return { fdb: sorted(fdb), neigh: sorted(neigh) };
+  };
+
+  it("removes the entries of a peer that died meanwhile, moves a moved one, leaves the rest alone", () => {
+    const { kernel, log, peers, since } = restarted([P1, P2, P3], new FakeKernel());
+    const moved = { ...P1, vtep: '192.0.2.9' };
+    peers.sync(overlay(), [moved, P2]);
+    assert.deepEqual(since(), planPeers(overlay(), [P1, P2, P3], [moved, P2]));
+    assert.deepEqual(since(), [
+      { kind: 'neigh-del', netns: null, dev: VX, ip: P3.ip },
+      { kind: 'fdb-del', netns: null, dev: VX, mac: P1.mac, dst: P1.vtep },
+      { kind: 'fdb-del', netns: null, dev: VX, mac: P3.mac, dst: P3.vtep },
+      { kind: 'fdb-add', netns: null, dev: VX, mac: moved.mac, dst: moved.vtep },
+    ]);
+    assert.deepEqual(listed(kernel), entriesFor([moved, P2]));
+    assert.deepEqual(log.lines, []);
+    // From then on the memory serves: an unchanged sync touches nothing.
+    const after = kernel.ops.length;
+    peers.sync(overlay(), [moved, P2]);
+    assert.equal(kernel.ops.length, after);
+  });
+
+  it('an unchanged cluster: the first sync after the restart changes nothing (no delete-and-add churn)', () => {
+    const { kernel, log, peers, since } = restarted([P1, P2], new FakeKernel());
+    peers.sync(overlay(), [P2, P1]);
+    assert.deepEqual(since(), []);
+    assert.deepEqual(listed(kernel), entriesFor([P1, P2]));
+    assert.deepEqual(log.lines, []);
+  });
+
+  it('every peer gone: all entries removed', () => {
+    const { kernel, peers, since } = restarted([P1, P2], new FakeKernel());
+    peers.sync(overlay(), []);
+    assert.deepEqual(since(), planPeers(overlay(), [P1, P2], []));
+    assert.deepEqual(listed(kernel), { fdb: [], neigh: [] });
+  });
+
+  it('leaves the all-zero MAC (flooding) and group MACs alone: never a peer', () => {
+    const { kernel, log, peers, since } = restarted([P1], new FakeKernel());
+    kernel.fdbAdd(null, VX, '00:00:00:00:00:00', '192.0.2.7');
+    kernel.fdbAdd(null, VX, '01:00:5e:00:00:01', '192.0.2.7');
+    kernel.fdbAdd(null, VX, 'ff:ff:ff:ff:ff:ff', '192.0.2.7');
+    const mark = since().length;
+    peers.sync(overlay(), []);
+    assert.deepEqual(since().slice(mark), planPeers(overlay(), [P1], []));
+    assert.deepEqual(listed(kernel), {
+      fdb: sorted(['00:00:00:00:00:00', '01:00:5e:00:00:01', 'ff:ff:ff:ff:ff:ff'].map((mac) => ({ mac, dst: '192.0.2.7' }))),
+      neigh: [],
+    });
+    assert.deepEqual(log.lines, []);
+  });
+
+  it('a failed read: logged, the sync goes on as before, and the next sync reads again (once)', () => {
+    /** Reads fail while `failing`. */
+    class FlakyKernel extends FakeKernel {
+      failing = false;
+      reads = 0;
+      override listNeighbours(netns: NetnsRef, dev: string): DeviceNeighbours {
+        this.reads++;
+        if (this.failing) throw new KernelError('neigh-list: injected failure', { op: 'neigh-list', netns, errno: Errno.EIO });
+        return super.listNeighbours(netns, dev);
+      }
+    }
+    const { kernel, log, peers } = restarted([P1, P3], new FlakyKernel());
+    kernel.failing = true;
+    kernel.reads = 0;
+    peers.sync(overlay(), [P1, P2]);
+    assert.equal(log.lines.length, 1);
+    assert.match(log.lines[0] ?? '', /^overlay peers: cannot read the vxlan's entries.*injected failure/);
+    // P2 added, P1 (already there) replaced by the adds' tolerance, P3 still there.
+    assert.deepEqual(listed(kernel), entriesFor([P1, P2, P3]));
+    kernel.failing = false;
+    const mark = kernel.ops.length;
+    peers.sync(overlay(), [P1, P2]);
+    assert.deepEqual(kernel.ops.slice(mark), planPeers(overlay(), [P1, P2, P3], [P1, P2]));
+    assert.deepEqual(listed(kernel), entriesFor([P1, P2]));
+    peers.sync(overlay(), [P1, P2]);
+    assert.equal(kernel.reads, 2);
+    assert.equal(log.lines.length, 1);
+  });
+
+  it('forget: the next sync reads the kernel again', () => {
+    const { kernel, peers } = restarted([], new FakeKernel());
+    peers.sync(overlay(), [P1]);
+    kernel.fdbAdd(null, VX, P3.mac, P3.vtep); // behind its back
+    kernel.neighAdd(null, VX, P3.ip, P3.mac);
+    peers.forget(NET_ID);
+    peers.sync(overlay(), [P1]);
+    assert.deepEqual(listed(kernel), entriesFor([P1]));
+  });
+
+  it('an entry added behind its back after the read is still tolerated (replaced, not an error)', () => {
+    const { kernel, log, peers } = restarted([], new FakeKernel());
+    peers.sync(overlay(), []);
+    kernel.fdbAdd(null, VX, P1.mac, '192.0.2.99');
+    kernel.neighAdd(null, VX, P1.ip, '02:42:0a:fc:00:99');
+    peers.sync(overlay(), [P1]);
+    assert.deepEqual(listed(kernel), entriesFor([P1]));
+    assert.deepEqual(log.lines, []);
   });
 });
