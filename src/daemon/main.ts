@@ -98,6 +98,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
           IPv6Address: endpoint.ipv6 ?? '',
         };
       }
+      // Containers on other hosts, as Docker's KV-store overlay listed them: `ep-<endpoint id>`.
+      for (const e of link?.remoteOn(networkId) ?? []) {
+        out[`ep-${e.endpointId}`] = { Name: e.name, EndpointID: e.endpointId, MacAddress: e.mac, IPv4Address: e.ipv4 ?? '', IPv6Address: e.ipv6 ?? '' };
+      }
       return out;
     },
     {

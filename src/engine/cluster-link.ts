@@ -153,6 +153,11 @@ export class ClusterLink implements ClusterListener {
     await this.#containers.notifyObservers();
   }
 
+  /** Endpoints other hosts run on one network (its `network inspect`). */
+  remoteOn(networkId: string): AnnouncedEndpoint[] {
+    return this.#cluster.endpoints(networkId).filter((e) => e.hostId !== this.#cluster.hostId);
+  }
+
   /** Endpoints other hosts run, on the global networks this host has. */
   #remote(): AnnouncedEndpoint[] {
     return this.#networks

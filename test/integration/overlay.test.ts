@@ -204,6 +204,11 @@ describe('overlay networks across three hosts', { skip: SKIP }, () => {
 
     const eps = await cluster.etcdRange(`${KEYS}endpoints/${ov1}/`);
     assert.equal(eps.length, 3, `etcd endpoints of ov1: ${eps.map((e) => e.value).join('\n')}`);
+
+    // `network inspect` on h1 lists c1 by container ID and the others as `ep-<endpoint>`.
+    const listed = netInspect(0, 'ov1', '{{range $k, $v := .Containers}}{{$k}} {{$v.Name}} {{$v.IPv4Address}}{{println}}{{end}}');
+    assert.match(listed, new RegExp(`^${c('c1').id} c1 ${c('c1').ip.replaceAll('.', '\\.')}/24$`, 'm'), listed);
+    for (const n of ['c2', 'c3']) assert.match(listed, new RegExp(`^ep-[0-9a-f]{64} ${n} ${c(n).ip.replaceAll('.', '\\.')}/24$`, 'm'), listed);
   });
 
   it('another overlay network is isolated from ov1', async () => {
