@@ -32,6 +32,7 @@ import {
   endpointKey,
   endpointsPrefix,
   hostKey,
+  HOSTS_PREFIX,
   nameKey,
   NAMES_PREFIX,
   netgenKey,
@@ -233,7 +234,25 @@ function chooseAddress(network: Network, inUse: ReadonlySet<string>, want: strin
 }
 
 /** What a create attempt reads, in one txn so it is one consistent snapshot. */
-const createSnapshotOps = (name: string): TxnOp[] => [get(nameKey(name)), getPrefix(VNI_PREFIX), getPrefix(POOLS_PREFIX), get(POOLGEN_KEY)];
+const createSnapshotOps = (name: string): TxnOp[] => [
+  get(nameKey(name)),
+  getPrefix(VNI_PREFIX),
+  getPrefix(POOLS_PREFIX),
+  get(POOLGEN_KEY),
+  getPrefix(HOSTS_PREFIX),
+];
+
+/** The local subnets hosts publish in their `hosts/` documents (malformed ones skipped). */
+function hostSubnets(hostKvs: readonly KeyValue[]): string[] {
+  return hostKvs.flatMap((kv) => {
+    try {
+      const doc = JSON.parse(kv.value) as { subnets?: unknown };
+      return Array.isArray(doc.subnets) ? doc.subnets.filter((x): x is string => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** What a claim attempt reads. */
 const claimSnapshotOps = (networkId: string): TxnOp[] => [get(networkKey(networkId)), getPrefix(addrsPrefix(networkId))];
@@ -257,6 +276,7 @@ export class Cluster {
   readonly #log: Logger;
 
   #state: 'new' | 'started' | 'stopped' = 'new';
+  #localSubnets: string[] = [];
   #listener: ClusterListener | undefined;
   #lease = '0';
   #since = '';
@@ -362,7 +382,7 @@ export class Cluster {
     return this.#locked('create', async () => {
       let snap = (await this.#kv.txn([], createSnapshotOps(draft.name))).results;
       for (let attempt = 0; ; attempt++) {
-        const [nameKvs = [], vniKvs = [], poolKvs = [], poolgenKvs = []] = snap;
+        const [nameKvs = [], vniKvs = [], poolKvs = [], poolgenKvs = [], hostKvs = []] = snap;
         if (nameKvs.length > 0) {
           throw new BerthError('ERR_NETWORK_EXISTS', `network with name ${draft.name} already exists`);
         }
@@ -372,7 +392,9 @@ export class Cluster {
           if (parsed?.kind === 'vni') vnis.set(parsed.vni, kv.value);
         }
         const vni = chooseVni(draft, vnis);
-        const subnetsInUse = poolKvs.flatMap((kv) => subnetOfPoolKey(kv.key) ?? []);
+        // Global pools, and the local networks' subnets every host publishes (best effort: a
+        // local network made meanwhile on another host is not part of the CAS).
+        const subnetsInUse = [...poolKvs.flatMap((kv) => subnetOfPoolKey(kv.key) ?? []), ...hostSubnets(hostKvs)];
         const pools = resolve(subnetsInUse);
         const poolKeys = pools.map((p) => poolKey(p.subnet));
         if (poolKeys.some((k) => poolKvs.some((kv) => kv.key === k))) {
@@ -671,7 +693,18 @@ export class Cluster {
   }
 
   async #putHost(): Promise<void> {
-    await this.#kv.put(hostKey(this.hostId), JSON.stringify({ advertise: this.advertise, since: this.#since }), { lease: this.#lease });
+    const doc = { advertise: this.advertise, since: this.#since, subnets: this.#localSubnets };
+    await this.#kv.put(hostKey(this.hostId), JSON.stringify(doc), { lease: this.#lease });
+  }
+
+  /**
+   * Publishes the subnets of this host's local networks (in `hosts/<id>`), so global networks
+   * created on any host avoid them. Stored at once if joined, else with the join.
+   */
+  async publishLocalSubnets(subnets: readonly string[]): Promise<void> {
+    this.#localSubnets = [...subnets];
+    if (this.#state !== 'started') return;
+    await this.#withLease(() => this.#putHost());
   }
 
   /**

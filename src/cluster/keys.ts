@@ -3,7 +3,7 @@
  * service writes under {@link KEY_ROOT}, and the parser the watch uses to route events.
  *
  * ```
- * hosts/<hostId>                    {"advertise","since"}             host lease
+ * hosts/<hostId>                    {"advertise","since","subnets"}   host lease
  * networks/<networkId>              Network JSON (scope global)
  * names/<name>                      networkId      cluster-wide name uniqueness
  * vni/<vni>                         networkId      VXLAN ID uniqueness

@@ -62,6 +62,7 @@ export class ClusterLink implements ClusterListener {
       advertise: cluster.advertise,
       create: (draft, resolve) => cluster.createNetwork(draft, resolve),
       remove: (id) => cluster.removeNetwork(id),
+      publishLocalSubnets: (subnets) => cluster.publishLocalSubnets(subnets),
     });
     this.#containers.setCluster({
       hostId: cluster.hostId,
@@ -85,6 +86,8 @@ export class ClusterLink implements ClusterListener {
         options: { [OPT_BRIDGE_NAME]: GWBRIDGE_DEVICE, [OPT_ENABLE_ICC]: 'false', [OPT_ENABLE_IP_MASQUERADE]: 'true' },
       });
     }
+    // Published with the host's entry as it joins.
+    await this.#cluster.publishLocalSubnets(this.#networks.localSubnets());
     await this.#cluster.start(this);
     await this.#networks.syncGlobal(this.#cluster.networks());
     for (const n of this.#cluster.networks()) this.#syncPeers(n.id);

@@ -65,6 +65,8 @@ export interface GlobalNetworkStore {
   create(draft: Network, resolve: (subnetsInUse: readonly string[]) => IpamPool[]): Promise<Network>;
   /** Removes it everywhere; refused while any host still has an endpoint on it. */
   remove(networkId: string): Promise<void>;
+  /** Tells the cluster this host's local subnets, which global networks then avoid. */
+  publishLocalSubnets(subnets: readonly string[]): Promise<void>;
 }
 
 /**
@@ -109,6 +111,23 @@ export class NetworkController {
   /** Joins the cluster: global networks can be created and are adopted from it. */
   setCluster(cluster: GlobalNetworkStore): void {
     this.#cluster = cluster;
+  }
+
+  /** Subnets of this host's local networks. */
+  localSubnets(): string[] {
+    return this.all()
+      .filter((n) => n.scope !== 'global')
+      .flatMap((n) => n.pools.map((p) => p.subnet));
+  }
+
+  /** Publishes the local subnets to the cluster after a local change (best effort, logged). */
+  async #publishLocal(): Promise<void> {
+    if (this.#cluster === undefined) return;
+    try {
+      await this.#cluster.publishLocalSubnets(this.localSubnets());
+    } catch (err) {
+      this.#log.warn('could not publish local subnets to the cluster', { error: (err as Error).message });
+    }
   }
 
   /** Lets the container layer tell which networks are in use. */
@@ -271,6 +290,7 @@ export class NetworkController {
     this.#checkBridgeNameFree(network);
     // 2–4. Plan, apply, commit.
     this.#commitNew(network);
+    await this.#publishLocal();
     await this.#onChange();
     this.#log.info('network created', { id: network.id, name: network.name, driver: network.driver });
     return network;
@@ -283,7 +303,7 @@ export class NetworkController {
   async #createGlobal(draft: Network, requests: readonly PoolRequest[]): Promise<Network> {
     const cluster = this.#cluster;
     if (cluster === undefined) throw new BerthError('ERR_DRIVER_UNSUPPORTED', 'global networks need a cluster store (--cluster-store)');
-    const local = this.all().filter((n) => n.scope !== 'global').flatMap((n) => n.pools.map((p) => p.subnet));
+    const local = this.localSubnets();
     const network = await cluster.create(draft, (subnetsInUse) =>
       resolvePools({
         requests,
@@ -439,6 +459,7 @@ export class NetworkController {
     this.#networks.delete(network.id);
     const waiting = this.#blocked.get(network.name);
     if (waiting !== undefined) this.adoptGlobal(waiting);
+    await this.#publishLocal();
     await this.#onChange();
     this.#log.info('network removed', { id: network.id, name: network.name });
     return network;

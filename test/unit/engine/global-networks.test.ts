@@ -264,6 +264,18 @@ describe('global networks through the cluster store', () => {
     assert.equal(info.local, ADVERTISE.a);
   });
 
+  it('avoids the local subnets other hosts publish, and stops avoiding them once they go', async (t) => {
+    const { a, b } = await twoHosts(t);
+    const local = await b.nc.create({ name: 'lan', pools: [{ subnet: '10.0.0.0/23' }] });
+    const n1 = await a.nc.create({ name: 'ov1', driver: 'overlay' });
+    assert.equal(n1.pools[0]?.subnet, '10.0.2.0/24', "A's default subnet skips B's local 10.0.0.0/23");
+    const overlap = 'ERR_POOL_OVERLAP: invalid pool request: Pool overlaps with other one on this address space';
+    assert.equal(await code(() => a.nc.create({ name: 'ov2', driver: 'overlay', pools: [{ subnet: '10.0.1.0/24' }] })), overlap);
+    await b.nc.remove(local.id);
+    const n2 = await a.nc.create({ name: 'ov2', driver: 'overlay' });
+    assert.equal(n2.pools[0]?.subnet, '10.0.0.0/24', "B's subnet is free again once its network is gone");
+  });
+
   it('refuses a --subnet overlapping a global network or a local one, and a taken name, before any kernel work', async (t) => {
     const { a, b } = await twoHosts(t);
     await a.nc.create({ name: 'ov1', driver: 'overlay', pools: [{ subnet: '10.10.0.0/16' }] });
