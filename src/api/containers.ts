@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { BerthError, invalid } from '../errors.js';
 import type { ContainerController } from '../engine/containers.js';
 import { matchAny, matchExact, matchLabels, parseFilters } from '../engine/filters.js';
@@ -17,67 +17,68 @@ import { getImage, importImage, listImages, removeImage, type Image } from '../r
 import { encodeResize, type ShimConnection } from '../runtime/attach.js';
 import type { RuncRuntime } from '../runtime/runc.js';
 import { relayAttach } from './attach-relay.js';
-import { parseBody, StringMap } from './body.js';
+import { FiniteNumber, jsonMap, jsonObject, parseBody, StringMap } from './body.js';
 import type { Router } from './router.js';
 import { frame, STDERR, STDOUT, writeAll } from './streams.js';
 
-const StrOrList = z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullish();
+/** `strslice.StrSlice`: a string or a list of strings. */
+const StrOrList = v.nullish(v.union([v.pipe(v.string(), v.transform((s) => [s])), v.array(v.string())]));
 
-const EndpointSettingsBody = z.object({
-  IPAMConfig: z
-    .object({ IPv4Address: z.string().nullish(), IPv6Address: z.string().nullish(), LinkLocalIPs: z.array(z.string()).nullish() })
-    .nullish(),
-  Links: z.array(z.string()).nullish(),
-  Aliases: z.array(z.string()).nullish(),
-  MacAddress: z.string().nullish(),
+const EndpointSettingsBody = jsonObject({
+  IPAMConfig: v.nullish(
+    jsonObject({ IPv4Address: v.nullish(v.string()), IPv6Address: v.nullish(v.string()), LinkLocalIPs: v.nullish(v.array(v.string())) }),
+  ),
+  Links: v.nullish(v.array(v.string())),
+  Aliases: v.nullish(v.array(v.string())),
+  MacAddress: v.nullish(v.string()),
   DriverOpts: StringMap,
 });
 
-const CreateBody = z.object({
-  Hostname: z.string().nullish(),
-  Domainname: z.string().nullish(),
-  User: z.string().nullish(),
-  Tty: z.boolean().nullish(),
-  OpenStdin: z.boolean().nullish(),
-  Env: z.array(z.string()).nullish(),
+const PortBindingBody = jsonObject({ HostIp: v.nullish(v.string()), HostPort: v.nullish(v.string()) });
+
+const CreateBody = jsonObject({
+  Hostname: v.nullish(v.string()),
+  Domainname: v.nullish(v.string()),
+  User: v.nullish(v.string()),
+  Tty: v.nullish(v.boolean()),
+  OpenStdin: v.nullish(v.boolean()),
+  Env: v.nullish(v.array(v.string())),
   Cmd: StrOrList,
   Entrypoint: StrOrList,
-  Image: z.string(),
-  WorkingDir: z.string().nullish(),
+  Image: v.string(),
+  WorkingDir: v.nullish(v.string()),
   Labels: StringMap,
-  MacAddress: z.string().nullish(),
-  ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
-  HostConfig: z
-    .object({
-      NetworkMode: z.string().nullish(),
-      PortBindings: z
-        .record(z.string(), z.array(z.object({ HostIp: z.string().nullish(), HostPort: z.string().nullish() })).nullish())
-        .nullish(),
-      PublishAllPorts: z.boolean().nullish(),
-      Dns: z.array(z.string()).nullish(),
-      DnsSearch: z.array(z.string()).nullish(),
-      DnsOptions: z.array(z.string()).nullish(),
-      ExtraHosts: z.array(z.string()).nullish(),
-      Links: z.array(z.string()).nullish(),
-      AutoRemove: z.boolean().nullish(),
-      RestartPolicy: z.object({ Name: z.string().nullish(), MaximumRetryCount: z.number().nullish() }).nullish(),
-    })
-    .nullish(),
-  NetworkingConfig: z.object({ EndpointsConfig: z.record(z.string(), EndpointSettingsBody.nullish()).nullish() }).nullish(),
+  MacAddress: v.nullish(v.string()),
+  ExposedPorts: v.nullish(jsonMap(v.unknown())),
+  HostConfig: v.nullish(
+    jsonObject({
+      NetworkMode: v.nullish(v.string()),
+      PortBindings: v.nullish(jsonMap(v.nullish(v.array(PortBindingBody)))),
+      PublishAllPorts: v.nullish(v.boolean()),
+      Dns: v.nullish(v.array(v.string())),
+      DnsSearch: v.nullish(v.array(v.string())),
+      DnsOptions: v.nullish(v.array(v.string())),
+      ExtraHosts: v.nullish(v.array(v.string())),
+      Links: v.nullish(v.array(v.string())),
+      AutoRemove: v.nullish(v.boolean()),
+      RestartPolicy: v.nullish(jsonObject({ Name: v.nullish(v.string()), MaximumRetryCount: v.nullish(FiniteNumber) })),
+    }),
+  ),
+  NetworkingConfig: v.nullish(jsonObject({ EndpointsConfig: v.nullish(jsonMap(v.nullish(EndpointSettingsBody))) })),
 });
 
-const ExecCreateBody = z.object({
+const ExecCreateBody = jsonObject({
   Cmd: StrOrList,
-  Env: z.array(z.string()).nullish(),
-  WorkingDir: z.string().nullish(),
-  Tty: z.boolean().nullish(),
-  AttachStdin: z.boolean().nullish(),
-  AttachStdout: z.boolean().nullish(),
-  AttachStderr: z.boolean().nullish(),
-  Detach: z.boolean().nullish(),
-  User: z.string().nullish(),
+  Env: v.nullish(v.array(v.string())),
+  WorkingDir: v.nullish(v.string()),
+  Tty: v.nullish(v.boolean()),
+  AttachStdin: v.nullish(v.boolean()),
+  AttachStdout: v.nullish(v.boolean()),
+  AttachStderr: v.nullish(v.boolean()),
+  Detach: v.nullish(v.boolean()),
+  User: v.nullish(v.string()),
 });
-const ExecStartBody = z.object({ Detach: z.boolean().nullish(), Tty: z.boolean().nullish() });
+const ExecStartBody = jsonObject({ Detach: v.nullish(v.boolean()), Tty: v.nullish(v.boolean()) });
 
 /**
  * Port keys (and a PortBindings key's bindings) of a create request, validated by the firewall's

@@ -2,66 +2,66 @@
  * `/networks` routes of the Engine API, and the mapping of berth's Network to Docker's JSON
  * (moby `buildNetworkResource` / `buildIPAMResources`).
  */
-import { z } from 'zod';
-import { parseBody, StringMap } from './body.js';
+import * as v from 'valibot';
+import { jsonObject, parseBody, StringMap } from './body.js';
 import { compareVersions, type Router } from './router.js';
 import { NETWORK_LIST_FILTERS, NETWORK_PRUNE_FILTERS, type NetworkController } from '../engine/networks.js';
 import { parseFilters } from '../engine/filters.js';
 import type { IpamPool, Network } from '../model/network.js';
 
 /** Body of `POST /networks/create` (moby `network.CreateRequest`). */
-const CreateBody = z.object({
-  Name: z.string(),
-  CheckDuplicate: z.boolean().nullish(),
-  Driver: z.string().nullish(),
-  Scope: z.string().nullish(),
-  EnableIPv4: z.boolean().nullish(),
-  EnableIPv6: z.boolean().nullish(),
-  IPAM: z
-    .object({
-      Driver: z.string().nullish(),
+const CreateBody = jsonObject({
+  Name: v.string(),
+  CheckDuplicate: v.nullish(v.boolean()),
+  Driver: v.nullish(v.string()),
+  Scope: v.nullish(v.string()),
+  EnableIPv4: v.nullish(v.boolean()),
+  EnableIPv6: v.nullish(v.boolean()),
+  IPAM: v.nullish(
+    jsonObject({
+      Driver: v.nullish(v.string()),
       Options: StringMap,
-      Config: z
-        .array(
-          z.object({
-            Subnet: z.string().nullish(),
-            IPRange: z.string().nullish(),
-            Gateway: z.string().nullish(),
+      Config: v.nullish(
+        v.array(
+          jsonObject({
+            Subnet: v.nullish(v.string()),
+            IPRange: v.nullish(v.string()),
+            Gateway: v.nullish(v.string()),
             AuxiliaryAddresses: StringMap,
           }),
-        )
-        .nullish(),
-    })
-    .nullish(),
-  Internal: z.boolean().nullish(),
-  Attachable: z.boolean().nullish(),
-  Ingress: z.boolean().nullish(),
-  ConfigOnly: z.boolean().nullish(),
+        ),
+      ),
+    }),
+  ),
+  Internal: v.nullish(v.boolean()),
+  Attachable: v.nullish(v.boolean()),
+  Ingress: v.nullish(v.boolean()),
+  ConfigOnly: v.nullish(v.boolean()),
   Options: StringMap,
   Labels: StringMap,
 });
 
 /** Body of connect/disconnect, parsed here so the container layer gets typed input. */
-export const ConnectBody = z.object({
-  Container: z.string(),
-  EndpointConfig: z
-    .object({
-      IPAMConfig: z
-        .object({
-          IPv4Address: z.string().nullish(),
-          IPv6Address: z.string().nullish(),
-          LinkLocalIPs: z.array(z.string()).nullish(),
-        })
-        .nullish(),
-      Links: z.array(z.string()).nullish(),
-      Aliases: z.array(z.string()).nullish(),
-      MacAddress: z.string().nullish(),
+export const ConnectBody = jsonObject({
+  Container: v.string(),
+  EndpointConfig: v.nullish(
+    jsonObject({
+      IPAMConfig: v.nullish(
+        jsonObject({
+          IPv4Address: v.nullish(v.string()),
+          IPv6Address: v.nullish(v.string()),
+          LinkLocalIPs: v.nullish(v.array(v.string())),
+        }),
+      ),
+      Links: v.nullish(v.array(v.string())),
+      Aliases: v.nullish(v.array(v.string())),
+      MacAddress: v.nullish(v.string()),
       DriverOpts: StringMap,
-      DNSNames: z.array(z.string()).nullish(),
-    })
-    .nullish(),
+      DNSNames: v.nullish(v.array(v.string())),
+    }),
+  ),
 });
-export const DisconnectBody = z.object({ Container: z.string(), Force: z.boolean().nullish() });
+export const DisconnectBody = jsonObject({ Container: v.string(), Force: v.nullish(v.boolean()) });
 
 /** Docker's `IPAMConfig` for one pool: requested fields as given, defaults as allocated. */
 function toDockerIpamConfig(p: IpamPool): Record<string, unknown> {
@@ -108,8 +108,8 @@ export function addNetworkRoutes(
   networks: NetworkController,
   containersOf: ContainersOf = () => ({}),
   connect?: {
-    connect(networkTerm: string, body: z.infer<typeof ConnectBody>): Promise<void>;
-    disconnect(networkTerm: string, body: z.infer<typeof DisconnectBody>): Promise<void>;
+    connect(networkTerm: string, body: v.InferOutput<typeof ConnectBody>): Promise<void>;
+    disconnect(networkTerm: string, body: v.InferOutput<typeof DisconnectBody>): Promise<void>;
   },
 ): void {
   router.add('GET', '/networks', (req) => {

@@ -1,9 +1,9 @@
 /**
  * berthd's configuration: flags in the spirit of dockerd, parsed with Node's util.parseArgs
- * (unknown flags are refused), then checked by one zod schema that yields the frozen config.
+ * (unknown flags are refused), then checked by one valibot schema that yields the frozen config.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { invalid } from '../errors.js';
 import { DEFAULT_POOLS, DEFAULT_POOLS6, parseDefaultAddressPool } from '../ipam/default-pools.js';
 import type { DefaultPool } from '../ipam/types.js';
@@ -54,24 +54,26 @@ Options:
   -h, --help                         Print usage
 `;
 
-const Schema = z
-  .object({
-    root: z.string().min(1).startsWith('/', 'must be an absolute path'),
-    execRoot: z.string().min(1).startsWith('/', 'must be an absolute path'),
-    socketPath: z.string().min(1).startsWith('/', 'must be an absolute path'),
-    bip: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 address with a prefix, e.g. 172.17.0.1/16'),
-    defaultPools: z.array(z.object({ base: z.string(), size: z.number() })).min(1),
-    defaultPools6: z.array(z.object({ base: z.string(), size: z.number() })),
-    mtu: z.number().int().min(68).max(65535),
-    dns: z.array(z.string()),
-    clusterStore: z.string().optional(),
-    clusterAdvertise: z.string().optional(),
-    clusterTtl: z.number().int().min(2, 'must be at least 2 seconds').max(3600),
-    firewall: z.boolean(),
-    logLevel: z.enum(['debug', 'info', 'warn', 'error']),
-    pidfile: z.string().min(1),
-  })
-  .strict();
+const AbsolutePath = v.pipe(v.string(), v.minLength(1), v.startsWith('/', 'must be an absolute path'));
+// finite: zod's number refused Infinity, valibot's takes it.
+const Pool = v.object({ base: v.string(), size: v.pipe(v.number(), v.finite()) });
+
+const Schema = v.strictObject({
+  root: AbsolutePath,
+  execRoot: AbsolutePath,
+  socketPath: AbsolutePath,
+  bip: v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 address with a prefix, e.g. 172.17.0.1/16')),
+  defaultPools: v.pipe(v.array(Pool), v.minLength(1)),
+  defaultPools6: v.array(Pool),
+  mtu: v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535)),
+  dns: v.array(v.string()),
+  clusterStore: v.optional(v.string()),
+  clusterAdvertise: v.optional(v.string()),
+  clusterTtl: v.pipe(v.number(), v.integer(), v.minValue(2, 'must be at least 2 seconds'), v.maxValue(3600)),
+  firewall: v.boolean(),
+  logLevel: v.picklist(['debug', 'info', 'warn', 'error']),
+  pidfile: v.pipe(v.string(), v.minLength(1)),
+});
 
 /** What the command line asked for besides a config (help, version). */
 export type DaemonArgs = { kind: 'run'; config: DaemonConfig } | { kind: 'help' } | { kind: 'version' };
@@ -147,10 +149,10 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     logLevel: values.debug ? 'debug' : (values['log-level'] ?? 'info'),
     pidfile: values.pidfile ?? `${execRoot}/berthd.pid`,
   };
-  const parsed = Schema.safeParse(raw);
+  const parsed = v.safeParse(Schema, raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(`invalid ${issue?.path.join('.') ?? 'configuration'}: ${issue?.message ?? 'invalid value'}`);
+    const issue = parsed.issues[0];
+    throw invalid(`invalid ${issue.path?.map((p) => String(p.key)).join('.') ?? 'configuration'}: ${issue.message}`);
   }
-  return { kind: 'run', config: Object.freeze(parsed.data) as DaemonConfig };
+  return { kind: 'run', config: Object.freeze(parsed.output) as DaemonConfig };
 }
