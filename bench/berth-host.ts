@@ -95,7 +95,7 @@ export class BerthHost {
       'nsenter',
       [
         `--net=${this.netnsPath}`,
-        process.execPath,
+        // bin/berthd itself: its shebang carries berthd's node flags.
         path.join(REPO, 'bin/berthd'),
         '--root',
         this.root,

@@ -114,7 +114,8 @@ export class TestHost {
   async startDaemon(extraArgs: readonly string[] = []): Promise<void> {
     const child = spawn(
       'nsenter',
-      [`--net=${this.netnsPath}`, process.execPath, path.join(REPO, 'bin/berthd'),
+      // bin/berthd itself (its shebang carries berthd's node flags), as a user starts it.
+      [`--net=${this.netnsPath}`, path.join(REPO, 'bin/berthd'),
         '--root', this.root, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, ...extraArgs],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
