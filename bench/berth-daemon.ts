@@ -145,8 +145,14 @@ async function dnsload(host: BerthHost, results: Results, raw: Record<string, un
   try {
     a = await host.runContainer('benchnet', { name: 'dns1' });
     b = await host.runContainer('benchnet', { name: 'dns2' });
-    // warm-up (JIT, caches), not recorded
-    await exec('nsenter', [`--net=${a.sandboxKey}`, 'python3', path.join(PEERS_DIR, 'bench/dnsload.py'), '127.0.0.11', 'dns2', '2000', '16'], { timeoutMs: 90_000 });
+    // Warm-up, not recorded: 5 × 2,000 queries. V8 compiles the resolver's hot path only after
+    // several thousand queries; right after a start the first 2,000 have a p99 of 2–4 ms, from
+    // ~10,000 on it stays at 0.2–0.6 ms (measured on this machine). A daemon serves for days,
+    // so the warm figure is the one users meet; the cold one is kept in raw.dnsload.cold.
+    for (let i = 0; i < 5; i++) {
+      const w = await exec('nsenter', [`--net=${a.sandboxKey}`, 'python3', path.join(PEERS_DIR, 'bench/dnsload.py'), '127.0.0.11', 'dns2', '2000', '16'], { timeoutMs: 90_000 });
+      if (i === 0) out['cold'] = w.stdout.trim().split('\n').pop() ?? '';
+    }
     for (const c of [1, 16]) {
       const r = await exec('nsenter', [`--net=${a.sandboxKey}`, 'python3', path.join(PEERS_DIR, 'bench/dnsload.py'), '127.0.0.11', 'dns2', '2000', String(c)], {
         timeoutMs: 90_000,
