@@ -148,7 +148,7 @@ export class ClusterLink implements ClusterListener {
 
   async networkRemoved(networkId: string): Promise<void> {
     this.#peers.forget(networkId);
-    if (this.#networks.dropGlobal(networkId)) await this.#containers.notifyObservers();
+    if (await this.#networks.dropGlobal(networkId)) await this.#containers.notifyObservers();
   }
 
   async endpointsChanged(networkId: string): Promise<void> {

@@ -15,7 +15,7 @@ import { BerthError, invalid, withContext } from '../errors.js';
 import { getDriver } from '../drivers/registry.js';
 import type { DriverContext } from '../drivers/types.js';
 import { allocateAddress } from '../ipam/allocator.js';
-import { applyAll } from '../kernel/ops.js';
+import { applyAll, applyAllAsync } from '../kernel/ops.js';
 import type { Kernel, KernelOp } from '../kernel/types.js';
 import { macFromIPv4 } from '../model/cidr.js';
 import {
@@ -943,7 +943,8 @@ export class ContainerController {
           ops.push(...planGatewayRoutes(newGw.network, newGw.endpoint, netns));
         }
         try {
-          applyAll(this.#kernel, ops);
+          // The veth delete waits for RCU in the kernel: off the main thread.
+          await applyAllAsync(this.#kernel, ops);
         } catch (err) {
           throw withContext(`disconnect ${c.name} from ${network.name}`, err);
         }

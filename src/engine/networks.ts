@@ -13,7 +13,7 @@ import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_ENABLE_ICC, OPT_ENABLE_IP_MASQ
 import { resolvePools } from '../ipam/pools.js';
 import { canonicalCidr } from '../model/cidr.js';
 import type { DefaultPool, PoolRequest } from '../ipam/types.js';
-import { applyAll } from '../kernel/ops.js';
+import { applyAll, applyAllAsync } from '../kernel/ops.js';
 import type { Kernel, KernelOp } from '../kernel/types.js';
 import { PREDEFINED_NETWORK_NAMES, type DriverName, type IpamPool, type Network } from '../model/network.js';
 import type { Store } from '../store/store.js';
@@ -362,7 +362,7 @@ export class NetworkController {
    * Removes a global network from this host once the cluster store no longer has it. Kept
    * (with an error) while local endpoints remain, which the store's CAS should never allow.
    */
-  dropGlobal(networkId: string): boolean {
+  async dropGlobal(networkId: string): Promise<boolean> {
     for (const [name, n] of this.#blocked) if (n.id === networkId) this.#blocked.delete(name);
     const network = this.#networks.get(networkId);
     if (network === undefined || network.scope !== 'global') return false;
@@ -370,13 +370,15 @@ export class NetworkController {
       this.#log.error('cluster removed a network that still has local endpoints; kept here', { name: network.name });
       return false;
     }
+    // Forgotten first (a second drop finds nothing), then the links, off the main thread: a
+    // crash in between leaves links with our alias and no network, which reconcile removes.
+    this.#store.delete('network', network.id);
+    this.#networks.delete(network.id);
     try {
-      this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
+      await this.#teardownAsync(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
     } catch (err) {
       this.#log.error('teardown of a removed cluster network', { name: network.name, error: (err as Error).message });
     }
-    this.#store.delete('network', network.id);
-    this.#networks.delete(network.id);
     this.#log.info('network removed by the cluster', { id: network.id, name: network.name });
     return true;
   }
@@ -386,7 +388,7 @@ export class NetworkController {
     let changed = false;
     const ids = new Set(present.map((n) => n.id));
     for (const n of present) changed = this.adoptGlobal(n) || changed;
-    for (const n of this.all()) if (n.scope === 'global' && !ids.has(n.id)) changed = this.dropGlobal(n.id) || changed;
+    for (const n of this.all()) if (n.scope === 'global' && !ids.has(n.id)) changed = (await this.dropGlobal(n.id)) || changed;
     if (changed) await this.#onChange();
   }
 
@@ -449,12 +451,12 @@ export class NetworkController {
       // (this one too) then drops its bridge and VXLAN.
       if (this.#cluster === undefined) throw new BerthError('ERR_CLUSTER', `network ${network.name} is global and this daemon is not in a cluster`);
       await this.#cluster.remove(network.id);
-      if (this.dropGlobal(network.id)) await this.#onChange();
+      if (await this.dropGlobal(network.id)) await this.#onChange();
       return network;
     }
     // Kernel first, then the store: a crash in between leaves the network stored and its
     // bridge re-created on restart, so an unacknowledged rm never half-happens.
-    this.#teardown(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
+    await this.#teardownAsync(`remove network ${network.name}`, getDriver(network.driver).planRemove(network, this.#ctx));
     this.#store.delete('network', network.id);
     this.#networks.delete(network.id);
     const waiting = this.#blocked.get(network.name);
@@ -463,6 +465,19 @@ export class NetworkController {
     await this.#onChange();
     this.#log.info('network removed', { id: network.id, name: network.name });
     return network;
+  }
+
+  /** `#teardown` with link deletes off the main thread (they wait for RCU in the kernel). */
+  async #teardownAsync(what: string, ops: readonly KernelOp[]): Promise<void> {
+    const errors: Error[] = [];
+    for (const op of ops) {
+      try {
+        await applyAllAsync(this.#kernel, [op]);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    if (errors.length > 0) throw new TeardownError(what, errors);
   }
 
   /** Runs teardown ops, all of them, collecting failures ("already gone" is success). */

@@ -164,6 +164,10 @@ export class FakeKernel implements Kernel {
     });
   }
 
+  async linkDelAsync(netns: NetnsRef, name: string, onlyIfAlias?: string): Promise<void> {
+    this.linkDel(netns, name, onlyIfAlias);
+  }
+
   linkKindSupported(netns: NetnsRef, kind: Exclude<LinkSpec['info']['kind'], 'veth'>): boolean {
     this.#read(netns, `link-probe ${kind}`);
     return !this.#unsupportedKinds.has(kind);

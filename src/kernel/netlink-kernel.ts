@@ -62,6 +62,8 @@ const OWN_NETNS_FILE = '/proc/thread-self/ns/net';
 /** `Kernel` over rtnetlink, the native addon and `nft`. */
 export class NetlinkKernel implements Kernel {
   readonly #sockets = new Map<NetnsRef, NetlinkSocket>();
+  /** Sockets for `requestAsync` only (see NetlinkSocket.requestAsync), per netns. */
+  readonly #asyncSockets = new Map<NetnsRef, NetlinkSocket>();
   readonly #options: NetlinkKernelOptions;
   #nativeAddon: BerthNative | undefined;
 
@@ -168,6 +170,21 @@ export class NetlinkKernel implements Kernel {
       }
       socket.request(encodeLinkDelete(name), op);
     });
+  }
+
+  async linkDelAsync(netns: NetnsRef, name: string, onlyIfAlias?: string): Promise<void> {
+    const op = `link-del ${name}`;
+    try {
+      if (onlyIfAlias !== undefined) {
+        const [reply] = this.#socket(netns, op).request(encodeLinkGet(name), `${op}: find link`);
+        if (reply === undefined || reply.type !== C.RTM_NEWLINK) return;
+        if (decodeLink(reply.payload).alias !== onlyIfAlias) return;
+      }
+      await this.#asyncSocket(netns, op).requestAsync(encodeLinkDelete(name), op);
+    } catch (err) {
+      if (err instanceof KernelError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return;
+      throw err;
+    }
   }
 
   /**
@@ -334,14 +351,16 @@ export class NetlinkKernel implements Kernel {
   // -------------------------------------------------------------------------------------------
 
   release(netns?: NetnsRef): void {
-    if (netns === undefined) {
-      for (const socket of this.#sockets.values()) socket.close();
-      this.#sockets.clear();
-      return;
+    for (const sockets of [this.#sockets, this.#asyncSockets]) {
+      if (netns === undefined) {
+        for (const socket of sockets.values()) socket.close();
+        sockets.clear();
+        continue;
+      }
+      const key = keyOf(netns);
+      sockets.get(key)?.close();
+      sockets.delete(key);
     }
-    const key = keyOf(netns);
-    this.#sockets.get(key)?.close();
-    this.#sockets.delete(key);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -371,6 +390,17 @@ export class NetlinkKernel implements Kernel {
       const fd = this.#callNative(op, key, (n) => n.netlinkOpen(key, C.NETLINK_ROUTE));
       socket = new NetlinkSocket(fd, key);
       this.#sockets.set(key, socket);
+    }
+    return socket;
+  }
+
+  #asyncSocket(netns: NetnsRef, op: string): NetlinkSocket {
+    const key = keyOf(netns);
+    let socket = this.#asyncSockets.get(key);
+    if (socket === undefined) {
+      const fd = this.#callNative(op, key, (n) => n.netlinkOpen(key, C.NETLINK_ROUTE));
+      socket = new NetlinkSocket(fd, key);
+      this.#asyncSockets.set(key, socket);
     }
     return socket;
   }

@@ -140,6 +140,25 @@ export function applyAll(kernel: Kernel, ops: readonly KernelOp[]): void {
 }
 
 /**
+ * `applyAll`, with link deletes off the main thread (`Kernel.linkDelAsync`): for plans whose
+ * deletes would otherwise stall the event loop on the kernel's RCU wait (network rm, disconnect).
+ */
+export async function applyAllAsync(kernel: Kernel, ops: readonly KernelOp[]): Promise<void> {
+  const applied: KernelOp[] = [];
+  for (const op of ops) {
+    try {
+      if (op.kind === 'link-del') await kernel.linkDelAsync(op.netns, op.name, op.onlyIfAlias);
+      else applyOp(kernel, op);
+    } catch (err) {
+      const undoErrors = undoAll(kernel, applied);
+      if (undoErrors.length === 0) throw err;
+      throw new TeardownError(`undo after failed ${describeOp(op)}`, [asError(err), ...undoErrors]);
+    }
+    applied.push(op);
+  }
+}
+
+/**
  * Undo `applied` (ops that succeeded, in the order they ran): their inverses, newest first.
  * Every step runs; the failures are returned. Ops without an inverse are skipped.
  */

@@ -228,6 +228,11 @@ export interface Kernel {
   /** Delete a link; with `onlyIfAlias`, only if its alias is exactly that (see the op). */
   linkDel(netns: NetnsRef, name: string, onlyIfAlias?: string): void;
   /**
+   * `linkDel` off the main thread: deleting a bridge or a veth waits in the kernel for an RCU
+   * grace period (27–45 ms here), which would stall the daemon's event loop that long.
+   */
+  linkDelAsync(netns: NetnsRef, name: string, onlyIfAlias?: string): Promise<void>;
+  /**
    * Whether the kernel knows link type `kind` (`ipvlan`, `vlan`, `dummy`, …), loading its
    * module if it can. Asked by trying, with nothing created (`encodeLinkProbe`).
    */

@@ -400,6 +400,23 @@ test('NetlinkKernel on the real kernel (inside namespaces of its own)', async (t
     }
   });
 
+  await step('deletes links off the main thread (linkDelAsync): a bridge, a veth pair, an alias check, an absent link', async () => {
+    kernel.linkAdd(hostNs, { name: 'br-async', info: { kind: 'bridge' }, alias: 'berth:net:async', up: true });
+    kernel.linkAdd(hostNs, { name: 'va-host', info: { kind: 'veth', peerName: 'va-peer', peerNetns: hostNs }, up: true });
+    // The event loop keeps turning while the kernel waits for RCU.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await kernel.linkDelAsync(hostNs, 'br-async', 'berth:net:other');
+    assert.ok(ipJson(hostNs, ['link', 'show']).some((l) => l.ifname === 'br-async'), 'deleted a link whose alias is not the one asked for');
+    await Promise.all([kernel.linkDelAsync(hostNs, 'br-async', 'berth:net:async'), kernel.linkDelAsync(hostNs, 'va-host')]);
+    clearInterval(timer);
+    const names = ipJson(hostNs, ['link', 'show']).map((l) => l.ifname);
+    assert.ok(!names.includes('br-async') && !names.includes('va-host') && !names.includes('va-peer'), names.join(' '));
+    await kernel.linkDelAsync(hostNs, 'br-async'); // absent: success
+    await kernel.linkDelAsync(path.join(dir, 'no-such-netns'), 'x'); // netns gone: success
+    console.log(`linkDelAsync: the event loop ticked ${ticks} times meanwhile`);
+  });
+
   await step('measures a full container setup over netlink (median of 50)', () => {
     const setup: number[] = [];
     const teardown: number[] = [];

@@ -10,7 +10,7 @@
  * Replies are matched by sequence number; anything else (left over from an earlier failed
  * exchange) is skipped.
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, read, readSync, write, writeSync } from 'node:fs';
 
 import type { KernelError } from '../../errors.js';
 import { Errno, kernelErrorFromErrno } from '../errno.js';
@@ -26,6 +26,10 @@ export interface NetlinkIo {
   /** Read one datagram into `into`; returns bytes read. Throws (with `.code`) on errors. */
   read(fd: number, into: Buffer): number;
   close(fd: number): void;
+  /** `write` in libuv's thread pool (for `requestAsync`). */
+  writeAsync(fd: number, data: Buffer): Promise<number>;
+  /** `read` in libuv's thread pool (for `requestAsync`). */
+  readAsync(fd: number, into: Buffer): Promise<number>;
 }
 
 /** The real thing: plain read(2)/write(2)/close(2) through node:fs. */
@@ -33,6 +37,10 @@ export const fsNetlinkIo: NetlinkIo = {
   write: (fd, data) => writeSync(fd, data),
   read: (fd, into) => readSync(fd, into, 0, into.length, null),
   close: (fd) => closeSync(fd),
+  writeAsync: (fd, data) =>
+    new Promise((resolve, reject) => write(fd, data, 0, data.length, null, (err, n) => (err ? reject(err) : resolve(n)))),
+  readAsync: (fd, into) =>
+    new Promise((resolve, reject) => read(fd, into, 0, into.length, null, (err, n) => (err ? reject(err) : resolve(n)))),
 };
 
 /** One request of a batch and the operation it belongs to (for error messages). */
@@ -67,6 +75,9 @@ export class NetlinkSocket {
   readonly #io: NetlinkIo;
   #seq: number;
   #closed = false;
+  /** `requestAsync` calls, one after another; and their own read buffer. */
+  #asyncQueue: Promise<unknown> = Promise.resolve();
+  #asyncBuffer: Buffer | undefined;
 
   /** Takes ownership of `fd`, a socket inside `netns` (used in error messages). */
   constructor(fd: number, netns: NetnsRef, io: NetlinkIo = fsNetlinkIo) {
@@ -127,6 +138,60 @@ export class NetlinkSocket {
       }
     }
     return outcomes.map((o) => o ?? { ok: false, error: this.#error(ops, Errno.EIO, 'no answer') });
+  }
+
+  /**
+   * `request`, with the write and the read in libuv's thread pool: the kernel handles a request
+   * inside the write, and some take long there — deleting a bridge or a veth waits for an RCU
+   * grace period (27–45 ms measured), which would stall every client of the daemon and the
+   * embedded DNS. Calls run one after another. Give such requests a socket of their own: a
+   * synchronous request on the same socket meanwhile would read (and skip) their answer.
+   */
+  requestAsync(message: Buffer, op: string): Promise<readonly NlMessage[]> {
+    const run = (): Promise<readonly NlMessage[]> => this.#requestAsync(message, op);
+    const next = this.#asyncQueue.then(run, run);
+    this.#asyncQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #requestAsync(message: Buffer, op: string): Promise<readonly NlMessage[]> {
+    if (this.#closed) throw this.#error(op, Errno.EBADF, 'netlink socket already closed');
+    if (((decodeMessages(message)[0]?.flags ?? 0) & C.NLM_F_ACK) === 0) {
+      throw new Error(`${op}: request without NLM_F_ACK would never be answered`);
+    }
+    const seq = this.#nextSeq();
+    stampSeq(message, seq);
+    let written: number;
+    try {
+      written = await this.#io.writeAsync(this.#fd, message);
+    } catch (err) {
+      throw this.#error(op, errnoOf(err), 'netlink send', err);
+    }
+    if (written !== message.length) throw this.#error(op, Errno.EIO, `netlink send wrote ${written} of ${message.length} bytes`);
+    const buffer = (this.#asyncBuffer ??= Buffer.alloc(64 * 1024));
+    const replies: NlMessage[] = [];
+    for (;;) {
+      let length: number;
+      try {
+        length = await this.#io.readAsync(this.#fd, buffer);
+      } catch (err) {
+        const errno = errnoOf(err);
+        if (errno === Errno.EINTR) continue;
+        const detail = errno === Errno.EAGAIN ? 'no answer from the kernel within the receive timeout' : 'netlink receive';
+        throw this.#error(op, errno, detail, err);
+      }
+      if (length >= buffer.length) throw this.#error(op, Errno.ENOBUFS, 'netlink datagram larger than the read buffer');
+      for (const m of decodeMessages(Buffer.from(buffer.subarray(0, length)))) {
+        if (m.seq !== seq) continue;
+        if (m.type !== C.NLMSG_ERROR) {
+          replies.push(m);
+          continue;
+        }
+        const info = decodeError(m);
+        if (info.errno !== 0) throw this.#error(op, info.errno, info.message);
+        return replies;
+      }
+    }
   }
 
   /** Send a dump request and read every part until NLMSG_DONE. */

@@ -183,7 +183,7 @@ describe('global networks without a cluster', () => {
     assert.ok(!kernel.ops.some((o) => o.kind === 'link-add' && /^(ov|vx)-/.test(o.link.name)), 'reconcile planned overlay links');
     assert.equal(await code(() => nc.remove('left-over')), 'ERR_CLUSTER: network left-over is global and this daemon is not in a cluster');
     assert.equal(nc.find('left-over').id, id);
-    assert.equal(nc.dropGlobal('nonexistent'), false);
+    assert.equal(await nc.dropGlobal('nonexistent'), false);
   });
 });
 
@@ -474,7 +474,7 @@ describe('global networks through the cluster store', () => {
     await a.nc.syncGlobal([n2]);
     assert.equal(changes, 1);
     assert.ok(has(a, 'bridge') && has(a, GWBRIDGE_NETWORK));
-    assert.equal(a.nc.dropGlobal(a.nc.find(GWBRIDGE_NETWORK).id), false, 'dropGlobal refuses a local network');
+    assert.equal(await a.nc.dropGlobal(a.nc.find(GWBRIDGE_NETWORK).id), false, 'dropGlobal refuses a local network');
     assert.ok(has(a, GWBRIDGE_NETWORK));
   });
 

@@ -39,6 +39,17 @@ class ScriptedIo implements NetlinkIo {
   close(): void {
     this.closed++;
   }
+
+  /** Answers later, as the thread pool would: the caller must not rely on it being synchronous. */
+  async writeAsync(fd: number, data: Buffer): Promise<number> {
+    await new Promise((r) => setImmediate(r));
+    return this.write(fd, data);
+  }
+
+  async readAsync(fd: number, into: Buffer): Promise<number> {
+    await new Promise((r) => setImmediate(r));
+    return this.read(fd, into);
+  }
 }
 
 /** NLMSG_ERROR for `seq` (errno 0 = ack), capped, with an optional extended-ack text. */
@@ -109,6 +120,26 @@ describe('NetlinkSocket', { skip: endianness() === 'LE' ? false : 'fixtures are 
     assert.equal(first.interrupted, true);
     const second = socket.dump(encodeLinkDump(), 'link-list');
     assert.equal(second.interrupted, false);
+  });
+
+  it('requestAsync: returns the replies before the ack, skips stale ones, runs calls one after another', async () => {
+    const io = new ScriptedIo((req) => [[newLink(req.seq - 1, 9, 'stale', 0)], [newLink(req.seq, 4, 'eth0', 0), nlError(req.seq, 0)]]);
+    const socket = new NetlinkSocket(3, null, io);
+    const [a, b] = await Promise.all([socket.requestAsync(encodeLinkGet('eth0'), 'a'), socket.requestAsync(encodeLinkGet('eth0'), 'b')]);
+    assert.deepEqual([a.length, b.length], [1, 1]);
+    assert.equal(a[0]?.type, C.RTM_NEWLINK);
+    assert.equal(io.writes.length, 2);
+    assert.equal(io.queue.length, 0, 'every datagram was read');
+  });
+
+  it('requestAsync: a failed request rejects with its errno, and the next call still works', async () => {
+    let n = 0;
+    const io = new ScriptedIo((req) => [[nlError(req.seq, n++ === 0 ? 16 : 0)]]);
+    const socket = new NetlinkSocket(3, null, io);
+    const first = socket.requestAsync(encodeLinkGet('br0'), 'link-del br0');
+    const second = socket.requestAsync(encodeLinkGet('br1'), 'link-del br1');
+    await assert.rejects(first, (err: unknown) => err instanceof KernelError && err.errno === 16 && err.message === 'link-del br0: Device or resource busy (EBUSY)');
+    assert.deepEqual(await second, []);
   });
 
   it('turns an error in NLMSG_DONE into a KernelError', () => {
