@@ -835,15 +835,7 @@ export class RuncRuntime {
    * gives 255, unknown. Polls (100 ms): the attached caller has the EXIT frame sooner.
    */
   async #execExit(exitFile: string, shimPid: number | undefined, cleanup: () => Promise<void>): Promise<ExitStatus> {
-    const shimAlive = (): boolean => {
-      if (shimPid === undefined) return false;
-      try {
-        process.kill(shimPid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const shimAlive = (): boolean => shimPid !== undefined && pidAlive(shimPid);
     let exit: ExitStatus | null = null;
     for (;;) {
       exit = await readFile(exitFile, 'utf8').then(
