@@ -123,6 +123,13 @@ export class ContainerController {
   readonly #containers = new Map<string, Container>();
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #live = new Map<string, Live>();
+  /**
+   * Sandboxes of containers being started (made, process not yet running). Observers see them
+   * as sandboxes: a sync that runs meanwhile — a cluster event, outside the serial queue —
+   * would otherwise close the DNS sockets `sandboxReady` just opened, and the container's
+   * first query would be refused.
+   */
+  readonly #starting = new Map<string, string>();
   /** Serialises every change: one at a time is simple and fast enough (each is a few ms). */
   #queue: Promise<unknown> = Promise.resolve();
   #order = 0;
@@ -173,6 +180,7 @@ export class ContainerController {
   snapshot(): ModelSnapshot {
     const sandboxes = new Map<string, string>();
     for (const [id, live] of this.#live) if (live.netns !== undefined) sandboxes.set(id, live.netns);
+    for (const [id, netns] of this.#starting) sandboxes.set(id, netns);
     return {
       networks: this.#networks.all(),
       containers: this.all(),
@@ -570,8 +578,11 @@ export class ContainerController {
         undo.push(() => this.#dropSandbox(ns, c.id));
         // Services that serve the sandbox from inside it (the embedded DNS binds 127.0.0.11:53
         // there) get ready before the process starts, so its very first query is answered; if
-        // the start fails, the sync in the undo lets them let go.
+        // the start fails, the sync in the undo lets them let go (once it is no longer starting:
+        // undo runs newest first).
         undo.push(() => this.#changed());
+        this.#starting.set(c.id, ns);
+        undo.push(() => void this.#starting.delete(c.id));
         const ready = this.snapshot();
         for (const o of this.#observers) await o.sandboxReady?.(c, ns, ready);
         network = { kind: 'path', path: netns };
@@ -612,6 +623,7 @@ export class ContainerController {
         finishedAt: c.state.finishedAt,
       };
       this.#live.set(c.id, { netns });
+      this.#starting.delete(c.id);
       this.#update({ ...c, state });
       this.#watchExit(c.id);
       await this.#changed();

@@ -13,7 +13,7 @@ export interface ModelSnapshot {
   readonly networks: readonly Network[];
   readonly containers: readonly Container[];
   readonly endpoints: readonly Endpoint[];
-  /** containerId → netns path of each running container's own sandbox. */
+  /** containerId → netns path of each running (or starting) container's own sandbox. */
   readonly sandboxes: ReadonlyMap<string, string>;
   /**
    * Endpoints running on other hosts of the cluster (global networks), as announced there;

@@ -209,6 +209,13 @@ describe('overlay networks across three hosts', { skip: SKIP }, () => {
     const listed = netInspect(0, 'ov1', '{{range $k, $v := .Containers}}{{$k}} {{$v.Name}} {{$v.IPv4Address}}{{println}}{{end}}');
     assert.match(listed, new RegExp(`^${c('c1').id} c1 ${c('c1').ip.replaceAll('.', '\\.')}/24$`, 'm'), listed);
     for (const n of ['c2', 'c3']) assert.match(listed, new RegExp(`^ep-[0-9a-f]{64} ${n} ${c(n).ip.replaceAll('.', '\\.')}/24$`, 'm'), listed);
+
+    // A container's very first query is answered, although its own announcement makes the
+    // cluster re-sync the DNS while it starts (that sync once closed its fresh DNS sockets).
+    for (let i = 0; i < 3; i++) {
+      const r = h(1).berth(['run', '--rm', '--network', 'ov1', 'busybox', 'nslookup', 'c1']);
+      assert.match(r.stdout, new RegExp(`Address: ${c('c1').ip.replaceAll('.', '\\.')}$`, 'm'), `first query of a new container on h2:\n${r.stdout}${r.stderr}`);
+    }
   });
 
   it('another overlay network is isolated from ov1', async () => {
