@@ -8,7 +8,8 @@
  */
 import { BerthError, TeardownError, withContext } from '../errors.js';
 import { getDriver } from '../drivers/registry.js';
-import { networkIdFromAlias, type DriverContext } from '../drivers/types.js';
+import { networkAlias, networkIdFromAlias, type DriverContext } from '../drivers/types.js';
+import { overlayVxlanName } from '../drivers/overlay/options.js';
 import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_ENABLE_ICC, OPT_ENABLE_IP_MASQUERADE, OPT_HOST_BINDING_IPV4, OPT_MTU, DEFAULT_BRIDGE_NAME } from '../drivers/bridge/options.js';
 import { resolvePools } from '../ipam/pools.js';
 import { canonicalCidr } from '../model/cidr.js';
@@ -174,7 +175,32 @@ export class NetworkController {
     if (!byName.has('none')) await this.#createPredefined('none', 'null');
     if (!byName.has('host')) await this.#createPredefined('host', 'host');
     if (!byName.has('bridge')) await this.#createPredefined('bridge', 'bridge');
+    this.#renewTunnels();
     this.reconcile();
+  }
+
+  /**
+   * A VXLAN keeps the tunnel address it was made with, and a link listing does not show it: when
+   * `--cluster-advertise` changed since the last start, the global networks' VXLANs go here and
+   * `reconcile` makes them again with the new address (their peers are then programmed afresh).
+   */
+  #renewTunnels(): void {
+    const advertise = this.#cluster?.advertise;
+    if (advertise === undefined) return;
+    const last = this.#store.get<{ advertise: string }>('meta', 'overlay')?.advertise;
+    if (last === advertise) return;
+    if (last !== undefined) {
+      for (const n of this.all()) {
+        if (n.scope !== 'global') continue;
+        try {
+          this.#kernel.linkDel(null, overlayVxlanName(n.id), networkAlias(n.id));
+          this.#log.info('tunnel address changed: VXLAN re-made', { network: n.name, from: last, to: advertise });
+        } catch (err) {
+          this.#log.error('could not remove a VXLAN with the old tunnel address', { network: n.name, error: (err as Error).message });
+        }
+      }
+    }
+    this.#store.put('meta', 'overlay', { advertise });
   }
 
   async #createPredefined(name: string, driver: DriverName): Promise<void> {

@@ -68,7 +68,12 @@ interface Host {
  * listener, an observer, link.wire(), networks.init(), link.start(). `reuse` restarts a host
  * over the store and kernel it had.
  */
-async function startHost(t: TestContext, etcd: MemoryKv, name: 'a' | 'b', reuse?: { store: Store; kernel: FakeKernel }): Promise<Host> {
+async function startHost(
+  t: TestContext,
+  etcd: MemoryKv,
+  name: 'a' | 'b',
+  reuse?: { store: Store; kernel: FakeKernel; advertise?: string },
+): Promise<Host> {
   const store = reuse?.store ?? Store.open(':memory:');
   const kernel = reuse?.kernel ?? new FakeKernel();
   const log = new RecordingLogger();
@@ -80,14 +85,15 @@ async function startHost(t: TestContext, etcd: MemoryKv, name: 'a' | 'b', reuse?
   const snapshots: ModelSnapshot[] = [];
   containers.addObserver({ name: 'recorder', sync: (s: ModelSnapshot) => void snapshots.push(s) });
   const kv = etcd.connect();
-  const cluster = new Cluster({ kv, hostId: `host-${name}`, advertise: ADVERTISE[name], leaseTtlSec: 60, log });
+  const advertise = reuse?.advertise ?? ADVERTISE[name];
+  const cluster = new Cluster({ kv, hostId: `host-${name}`, advertise, leaseTtlSec: 60, log });
   const link = new ClusterLink({ cluster, networks: nc, containers, peers: new OverlayPeers(kernel, log), log });
   t.after(() => link.stop());
   if (reuse === undefined) t.after(() => store.close());
   link.wire();
   await nc.init();
   await link.start();
-  return { name, advertise: ADVERTISE[name], kernel, store, kv, nc, containers, cluster, link, log, snapshots };
+  return { name, advertise, kernel, store, kv, nc, containers, cluster, link, log, snapshots };
 }
 
 async function twoHosts(t: TestContext): Promise<{ etcd: MemoryKv; a: Host; b: Host }> {
@@ -432,6 +438,25 @@ describe('global networks through the cluster store', () => {
       ],
     );
     await until(() => b.snapshots.at(-1)?.remote?.length === 0, 'B’s observers see it gone');
+  });
+
+  it('a restart with another --cluster-advertise re-makes the VXLANs with the new tunnel address', async (t) => {
+    const { etcd, a, b } = await twoHosts(t);
+    const n = await a.nc.create({ name: 'ov1', driver: 'overlay' });
+    await until(() => has(b, 'ov1'), 'B adopts ov1');
+    b.link.stop();
+    const before = b.kernel.ops.length;
+    const b2 = await startHost(t, etcd, 'b', { store: b.store, kernel: b.kernel, advertise: '192.0.2.99' });
+    const ops = b2.kernel.ops.slice(before).filter((o) => (o.kind === 'link-del' || o.kind === 'link-add') && (o.kind === 'link-del' ? o.name : o.link.name) === vx(n));
+    assert.deepEqual(ops.map((o) => o.kind), ['link-del', 'link-add']);
+    const info = ops[1]?.kind === 'link-add' ? ops[1].link.info : undefined;
+    assert.ok(info?.kind === 'vxlan' && info.local === '192.0.2.99', JSON.stringify(info));
+    assert.ok(b2.log.has('info', /^tunnel address changed: VXLAN re-made$/));
+    // The same address again: nothing is re-made.
+    b2.link.stop();
+    const again = b2.kernel.ops.length;
+    const b3 = await startHost(t, etcd, 'b', { store: b.store, kernel: b.kernel, advertise: '192.0.2.99' });
+    assert.ok(!b3.kernel.ops.slice(again).some((o) => o.kind === 'link-del' && o.name === vx(n)));
   });
 
   it('a restarted B drops what was removed while it was away and adopts what was created', async (t) => {
