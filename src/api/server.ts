@@ -100,8 +100,19 @@ async function handleUpgrade(
   let body = head;
   while (body.length < length) {
     const chunk: Buffer | null = await new Promise((resolve) => {
-      socket.once('data', resolve);
-      socket.once('end', () => resolve(null));
+      const onData = (c: Buffer): void => done(c);
+      const onEnd = (): void => done(null);
+      const done = (c: Buffer | null): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        // A 'data' listener set the socket flowing, and removing it does not stop the flow:
+        // what the client sends next (an exec's stdin, its end) would be emitted to nobody
+        // before the stream attaches, and be lost (`docker exec -i` then hung, now and then).
+        socket.pause();
+        resolve(c);
+      };
+      socket.on('data', onData);
+      socket.on('end', onEnd);
     });
     if (chunk === null) break;
     body = Buffer.concat([body, chunk]);
