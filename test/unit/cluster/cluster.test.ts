@@ -5,10 +5,10 @@ import { Cluster, OPT_VXLANID_LIST, type ClusterListener } from '../../../src/cl
 import { addrsPrefix, endpointKey, hostKey, nameKey, networkKey, POOLGEN_KEY, poolKey, vniKey } from '../../../src/cluster/keys.js';
 import { MemoryKv } from '../../../src/cluster/memory-kv.js';
 import { KEY_ROOT, type AnnouncedEndpoint, type Compare, type Kv, type TxnOp, type WatchHandlers } from '../../../src/cluster/types.js';
-import type { LogFields, Logger } from '../../../src/engine/log.js';
 import { BerthError } from '../../../src/errors.js';
 import { MSG_POOL_OVERLAP, resolvePools } from '../../../src/ipam/pools.js';
 import type { Id64, IpamPool, Network } from '../../../src/model/network.js';
+import { RecordingLogger } from '../../helpers/logger.js';
 
 const TTL = 60;
 
@@ -71,25 +71,6 @@ class RecordingListener implements ClusterListener {
   }
   count(call: string): number {
     return this.calls.filter((c) => c === call).length;
-  }
-}
-
-class RecordingLogger implements Logger {
-  readonly lines: { level: string; msg: string; fields: LogFields }[] = [];
-  debug(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'debug', msg, fields });
-  }
-  info(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-  matching(level: string, msg: RegExp): { level: string; msg: string; fields: LogFields }[] {
-    return this.lines.filter((l) => l.level === level && msg.test(l.msg));
   }
 }
 

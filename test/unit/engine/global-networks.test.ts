@@ -14,7 +14,6 @@ import type { AnnouncedEndpoint } from '../../../src/cluster/types.js';
 import { OverlayPeers } from '../../../src/drivers/overlay/peers.js';
 import { ClusterLink, GWBRIDGE_DEVICE } from '../../../src/engine/cluster-link.js';
 import { ContainerController, GWBRIDGE_NETWORK } from '../../../src/engine/containers.js';
-import type { LogFields, Logger } from '../../../src/engine/log.js';
 import { GLOBAL_DEFAULT_POOLS, NetworkController, type NetworkConfig } from '../../../src/engine/networks.js';
 import type { ModelSnapshot } from '../../../src/engine/observers.js';
 import { BerthError } from '../../../src/errors.js';
@@ -24,29 +23,11 @@ import type { KernelOp } from '../../../src/kernel/types.js';
 import type { Network } from '../../../src/model/network.js';
 import type { RuncRuntime } from '../../../src/runtime/runc.js';
 import { Store } from '../../../src/store/store.js';
+import { RecordingLogger } from '../../helpers/logger.js';
 
 const config: NetworkConfig = { mtu: 1500, bip: '172.17.0.1/16', defaultPools: DEFAULT_POOLS, defaultPools6: DEFAULT_POOLS6 };
 const VXLANID = 'com.docker.network.driver.overlay.vxlanid_list';
 const ADVERTISE = { a: '192.0.2.1', b: '192.0.2.2' } as const;
-
-class RecordingLogger implements Logger {
-  readonly lines: { level: string; msg: string; fields: LogFields }[] = [];
-  debug(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'debug', msg, fields });
-  }
-  info(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(msg: string, fields: LogFields = {}): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-  has(level: string, msg: RegExp): boolean {
-    return this.lines.some((l) => l.level === level && msg.test(l.msg));
-  }
-}
 
 interface Host {
   readonly name: 'a' | 'b';
