@@ -81,32 +81,11 @@ export const bridgeDriver: NetworkDriver = {
 
   planJoin(network: Network, endpoint: Endpoint, join: JoinContext, ctx: DriverContext): KernelOp[] {
     const opts = parseBridgeOptions(network.id, network.options, ctx);
-    const ns = join.netns;
-    // One message makes the pair with its peer already inside the sandbox, enslaved and up on
-    // the host side. The peer cannot be brought up in that message (ENOTCONN, KERNEL-NOTES):
-    // it is brought up from a socket inside the sandbox.
-    const ops: KernelOp[] = [
-      {
-        kind: 'link-add',
-        netns: null,
-        link: {
-          name: join.hostIfName,
-          info: { kind: 'veth', peerName: endpoint.ifName, peerNetns: ns, peerMac: endpoint.mac, peerMtu: opts.mtu },
-          mtu: opts.mtu,
-          master: opts.bridgeName,
-          up: true,
-          alias: endpointAlias(endpoint.id),
-          // No userland proxy: a container reaching its own published port through a host
-          // address is DNAT'd back to itself, out of the port it came in by (Docker sets
-          // hairpin too when its proxy is off).
-          hairpin: true,
-        },
-      },
-    ];
-    if (endpoint.ipv4 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv4 });
-    if (endpoint.ipv6 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv6 });
-    ops.push({ kind: 'link-set', netns: ns, name: endpoint.ifName, up: true });
-    if (join.gateway) ops.push(...planGatewayRoutes(network, endpoint, ns));
+    // No userland proxy: a container reaching its own published port through a host address
+    // is DNAT'd back to itself, out of the port it came in by (Docker sets hairpin too when its
+    // proxy is off).
+    const ops = planVethJoin(endpoint, join, { bridge: opts.bridgeName, mtu: opts.mtu, hairpin: true });
+    if (join.gateway) ops.push(...planGatewayRoutes(network, endpoint, join.netns));
     return ops;
   },
 
@@ -120,6 +99,39 @@ export const bridgeDriver: NetworkDriver = {
     return [];
   },
 };
+
+/**
+ * A veth pair from a bridge port into a sandbox, with the endpoint's addresses, up (the bridge
+ * and overlay drivers' join). One message makes the pair with its peer already inside the
+ * sandbox, enslaved and up on the host side. The peer cannot be brought up in that message
+ * (ENOTCONN, KERNEL-NOTES): it is brought up from a socket inside the sandbox.
+ */
+export function planVethJoin(
+  endpoint: Endpoint,
+  join: JoinContext,
+  port: { readonly bridge: string; readonly mtu: number; readonly hairpin: boolean },
+): KernelOp[] {
+  const ns = join.netns;
+  const ops: KernelOp[] = [
+    {
+      kind: 'link-add',
+      netns: null,
+      link: {
+        name: join.hostIfName,
+        info: { kind: 'veth', peerName: endpoint.ifName, peerNetns: ns, peerMac: endpoint.mac, peerMtu: port.mtu },
+        mtu: port.mtu,
+        master: port.bridge,
+        up: true,
+        alias: endpointAlias(endpoint.id),
+        ...(port.hairpin ? { hairpin: true } : {}),
+      },
+    },
+  ];
+  if (endpoint.ipv4 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv4 });
+  if (endpoint.ipv6 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv6 });
+  ops.push({ kind: 'link-set', netns: ns, name: endpoint.ifName, up: true });
+  return ops;
+}
 
 /** Default routes through an endpoint's network gateways (v4 and, if any, v6). */
 export function planGatewayRoutes(network: Network, endpoint: Endpoint, netns: string): KernelOp[] {

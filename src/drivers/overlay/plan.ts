@@ -17,7 +17,6 @@ import type { KernelOp, LinkSpec } from '../../kernel/types.js';
 import type { Endpoint } from '../../model/container.js';
 import type { Network } from '../../model/network.js';
 import {
-  endpointAlias,
   networkAlias,
   type DriverContext,
   type JoinContext,
@@ -25,6 +24,7 @@ import {
   type NetworkDriver,
   type OverlayContext,
 } from '../types.js';
+import { planVethJoin } from '../bridge/plan.js';
 import { checkOverlayOptions, overlayBridgeName, overlayMtu, overlayVni, overlayVxlanName, VXLAN_PORT } from './options.js';
 
 export { overlayBridgeName, overlayMtu, overlayVni, overlayVxlanName } from './options.js';
@@ -120,29 +120,10 @@ export const overlayDriver: NetworkDriver = {
   },
 
   planJoin(network: Network, endpoint: Endpoint, join: JoinContext): KernelOp[] {
-    const mtu = overlayMtu(network);
-    const ns = join.netns;
-    // As the bridge driver's join (one message makes the pair, the peer is brought up from
-    // inside the sandbox), without hairpin (nothing is published on this leg) and without
-    // routes whatever `join.gateway` says: the egress bridge endpoint gives the default route.
-    const ops: KernelOp[] = [
-      {
-        kind: 'link-add',
-        netns: null,
-        link: {
-          name: join.hostIfName,
-          info: { kind: 'veth', peerName: endpoint.ifName, peerNetns: ns, peerMac: endpoint.mac, peerMtu: mtu },
-          mtu,
-          master: overlayBridgeName(network.id),
-          up: true,
-          alias: endpointAlias(endpoint.id),
-        },
-      },
-    ];
-    // IPv4 only: `validate` refuses IPv6 on overlay networks, so endpoints have no ipv6.
-    if (endpoint.ipv4 !== undefined) ops.push({ kind: 'addr-add', netns: ns, dev: endpoint.ifName, cidr: endpoint.ipv4 });
-    ops.push({ kind: 'link-set', netns: ns, name: endpoint.ifName, up: true });
-    return ops;
+    // As the bridge driver's join, without hairpin (nothing is published on this leg) and
+    // without routes whatever `join.gateway` says: the egress bridge endpoint gives the default
+    // route. (IPv4 only: `validate` refuses IPv6 on overlay networks.)
+    return planVethJoin(endpoint, join, { bridge: overlayBridgeName(network.id), mtu: overlayMtu(network), hairpin: false });
   },
 
   planLeave(_network: Network, endpoint: Endpoint, netns: string): KernelOp[] {
