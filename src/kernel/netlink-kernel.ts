@@ -162,29 +162,27 @@ export class NetlinkKernel implements Kernel {
   linkDel(netns: NetnsRef, name: string, onlyIfAlias?: string): void {
     const op = `link-del ${name}`;
     this.#tolerate([Errno.ENODEV, Errno.ENOENT], () => {
-      const socket = this.#socket(netns, op);
-      if (onlyIfAlias !== undefined) {
-        const [reply] = socket.request(encodeLinkGet(name), `${op}: find link`);
-        if (reply === undefined || reply.type !== C.RTM_NEWLINK) return;
-        if (decodeLink(reply.payload).alias !== onlyIfAlias) return;
-      }
-      socket.request(encodeLinkDelete(name), op);
+      if (!this.#isOurs(netns, name, onlyIfAlias, op)) return;
+      this.#socket(netns, op).request(encodeLinkDelete(name), op);
     });
   }
 
   async linkDelAsync(netns: NetnsRef, name: string, onlyIfAlias?: string): Promise<void> {
     const op = `link-del ${name}`;
     try {
-      if (onlyIfAlias !== undefined) {
-        const [reply] = this.#socket(netns, op).request(encodeLinkGet(name), `${op}: find link`);
-        if (reply === undefined || reply.type !== C.RTM_NEWLINK) return;
-        if (decodeLink(reply.payload).alias !== onlyIfAlias) return;
-      }
-      await this.#asyncSocket(netns, op).requestAsync(encodeLinkDelete(name), op);
+      if (!this.#isOurs(netns, name, onlyIfAlias, op)) return;
+      await this.#socketIn(this.#asyncSockets, netns, op).requestAsync(encodeLinkDelete(name), op);
     } catch (err) {
-      if (err instanceof KernelError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return;
+      if (isErrno(err, [Errno.ENODEV, Errno.ENOENT])) return;
       throw err;
     }
+  }
+
+  /** For a delete with `onlyIfAlias`: the link exists and carries exactly that alias. */
+  #isOurs(netns: NetnsRef, name: string, onlyIfAlias: string | undefined, op: string): boolean {
+    if (onlyIfAlias === undefined) return true;
+    const [reply] = this.#socket(netns, op).request(encodeLinkGet(name), `${op}: find link`);
+    return reply !== undefined && reply.type === C.RTM_NEWLINK && decodeLink(reply.payload).alias === onlyIfAlias;
   }
 
   /**
@@ -384,23 +382,17 @@ export class NetlinkKernel implements Kernel {
 
   /** The cached socket inside `netns`, opened on first use. */
   #socket(netns: NetnsRef, op: string): NetlinkSocket {
-    const key = keyOf(netns);
-    let socket = this.#sockets.get(key);
-    if (socket === undefined) {
-      const fd = this.#callNative(op, key, (n) => n.netlinkOpen(key, C.NETLINK_ROUTE));
-      socket = new NetlinkSocket(fd, key);
-      this.#sockets.set(key, socket);
-    }
-    return socket;
+    return this.#socketIn(this.#sockets, netns, op);
   }
 
-  #asyncSocket(netns: NetnsRef, op: string): NetlinkSocket {
+  /** The socket of `netns` in `sockets` (the synchronous or the async set), opened on first use. */
+  #socketIn(sockets: Map<NetnsRef, NetlinkSocket>, netns: NetnsRef, op: string): NetlinkSocket {
     const key = keyOf(netns);
-    let socket = this.#asyncSockets.get(key);
+    let socket = sockets.get(key);
     if (socket === undefined) {
       const fd = this.#callNative(op, key, (n) => n.netlinkOpen(key, C.NETLINK_ROUTE));
       socket = new NetlinkSocket(fd, key);
-      this.#asyncSockets.set(key, socket);
+      sockets.set(key, socket);
     }
     return socket;
   }
@@ -483,7 +475,7 @@ export class NetlinkKernel implements Kernel {
     try {
       fn();
     } catch (err) {
-      if (err instanceof KernelError && err.errno !== undefined && errnos.includes(err.errno)) return;
+      if (isErrno(err, errnos)) return;
       throw err;
     }
   }
@@ -546,4 +538,9 @@ function keyOf(netns: NetnsRef): NetnsRef {
 
 function describeRoute(dst: string, via: string | undefined, dev: string | undefined): string {
   return [dst, via === undefined ? '' : `via ${via}`, dev === undefined ? '' : `dev ${dev}`].filter((s) => s !== '').join(' ');
+}
+
+/** A KernelError with one of `errnos`. */
+function isErrno(err: unknown, errnos: readonly number[]): boolean {
+  return err instanceof KernelError && err.errno !== undefined && errnos.includes(err.errno);
 }

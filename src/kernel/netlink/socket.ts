@@ -110,10 +110,7 @@ export class NetlinkSocket {
     const replies: NlMessage[][] = items.map(() => []);
     const outcomes: (BatchOutcome | undefined)[] = items.map(() => undefined);
     for (const [index, item] of items.entries()) {
-      const flags = decodeMessages(item.message)[0]?.flags ?? 0;
-      if ((flags & C.NLM_F_ACK) === 0) {
-        throw new Error(`${item.op}: request without NLM_F_ACK would never be answered`);
-      }
+      assertAck(item.message, item.op);
       const seq = this.#nextSeq();
       stampSeq(item.message, seq);
       bySeq.set(seq, index);
@@ -155,19 +152,17 @@ export class NetlinkSocket {
   }
 
   async #requestAsync(message: Buffer, op: string): Promise<readonly NlMessage[]> {
-    if (this.#closed) throw this.#error(op, Errno.EBADF, 'netlink socket already closed');
-    if (((decodeMessages(message)[0]?.flags ?? 0) & C.NLM_F_ACK) === 0) {
-      throw new Error(`${op}: request without NLM_F_ACK would never be answered`);
-    }
+    this.#assertOpen(op);
+    assertAck(message, op);
     const seq = this.#nextSeq();
     stampSeq(message, seq);
     let written: number;
     try {
       written = await this.#io.writeAsync(this.#fd, message);
     } catch (err) {
-      throw this.#error(op, errnoOf(err), 'netlink send', err);
+      throw this.#sendError(op, err);
     }
-    if (written !== message.length) throw this.#error(op, Errno.EIO, `netlink send wrote ${written} of ${message.length} bytes`);
+    this.#assertWhole(op, written, message.length);
     const buffer = (this.#asyncBuffer ??= Buffer.alloc(64 * 1024));
     const replies: NlMessage[] = [];
     for (;;) {
@@ -175,13 +170,10 @@ export class NetlinkSocket {
       try {
         length = await this.#io.readAsync(this.#fd, buffer);
       } catch (err) {
-        const errno = errnoOf(err);
-        if (errno === Errno.EINTR) continue;
-        const detail = errno === Errno.EAGAIN ? 'no answer from the kernel within the receive timeout' : 'netlink receive';
-        throw this.#error(op, errno, detail, err);
+        if (errnoOf(err) === Errno.EINTR) continue;
+        throw this.#receiveError(op, err);
       }
-      if (length >= buffer.length) throw this.#error(op, Errno.ENOBUFS, 'netlink datagram larger than the read buffer');
-      for (const m of decodeMessages(Buffer.from(buffer.subarray(0, length)))) {
+      for (const m of this.#datagram(op, buffer, length)) {
         if (m.seq !== seq) continue;
         if (m.type !== C.NLMSG_ERROR) {
           replies.push(m);
@@ -233,15 +225,14 @@ export class NetlinkSocket {
   }
 
   #write(data: Buffer, op: string): void {
-    if (this.#closed) throw this.#error(op, Errno.EBADF, 'netlink socket already closed');
+    this.#assertOpen(op);
     let written: number;
     try {
       written = this.#io.write(this.#fd, data);
     } catch (err) {
-      throw this.#error(op, errnoOf(err), 'netlink send', err);
+      throw this.#sendError(op, err);
     }
-    // A netlink datagram is sent whole or not at all; anything else means a broken fd.
-    if (written !== data.length) throw this.#error(op, Errno.EIO, `netlink send wrote ${written} of ${data.length} bytes`);
+    this.#assertWhole(op, written, data.length);
   }
 
   #read(op: string): NlMessage[] {
@@ -250,15 +241,37 @@ export class NetlinkSocket {
       try {
         length = this.#io.read(this.#fd, readBuffer);
       } catch (err) {
-        const errno = errnoOf(err);
         // A signal can interrupt a read; libuv does not retry reads itself.
-        if (errno === Errno.EINTR) continue;
-        const detail = errno === Errno.EAGAIN ? 'no answer from the kernel within the receive timeout' : 'netlink receive';
-        throw this.#error(op, errno, detail, err);
+        if (errnoOf(err) === Errno.EINTR) continue;
+        throw this.#receiveError(op, err);
       }
-      if (length >= readBuffer.length) throw this.#error(op, Errno.ENOBUFS, 'netlink datagram larger than the read buffer');
-      return decodeMessages(Buffer.from(readBuffer.subarray(0, length)));
+      return this.#datagram(op, readBuffer, length);
     }
+  }
+
+  #assertOpen(op: string): void {
+    if (this.#closed) throw this.#error(op, Errno.EBADF, 'netlink socket already closed');
+  }
+
+  /** A netlink datagram is sent whole or not at all; anything else means a broken fd. */
+  #assertWhole(op: string, written: number, length: number): void {
+    if (written !== length) throw this.#error(op, Errno.EIO, `netlink send wrote ${written} of ${length} bytes`);
+  }
+
+  #sendError(op: string, err: unknown): KernelError {
+    return this.#error(op, errnoOf(err), 'netlink send', err);
+  }
+
+  #receiveError(op: string, err: unknown): KernelError {
+    const errno = errnoOf(err);
+    const detail = errno === Errno.EAGAIN ? 'no answer from the kernel within the receive timeout' : 'netlink receive';
+    return this.#error(op, errno, detail, err);
+  }
+
+  /** The messages of the datagram read into `buffer` (copied: the buffer is reused). */
+  #datagram(op: string, buffer: Buffer, length: number): NlMessage[] {
+    if (length >= buffer.length) throw this.#error(op, Errno.ENOBUFS, 'netlink datagram larger than the read buffer');
+    return decodeMessages(Buffer.from(buffer.subarray(0, length)));
   }
 
   #error(op: string, errno: number, detail?: string, cause?: unknown): KernelError {
@@ -276,4 +289,11 @@ export class NetlinkSocket {
 function errnoOf(err: unknown): number {
   const value = (err as { errno?: unknown } | null)?.errno;
   return typeof value === 'number' && value !== 0 ? Math.abs(value) : Errno.EIO;
+}
+
+/** A request the kernel would never acknowledge would wait for an answer forever. */
+function assertAck(message: Buffer, op: string): void {
+  if (((decodeMessages(message)[0]?.flags ?? 0) & C.NLM_F_ACK) === 0) {
+    throw new Error(`${op}: request without NLM_F_ACK would never be answered`);
+  }
 }
