@@ -31,6 +31,7 @@ export class ClusterLink implements ClusterListener {
   readonly #log: Logger;
   readonly #close: () => void;
   #retry: NodeJS.Timeout | undefined;
+  #remoteCache: { readonly key: string; readonly list: AnnouncedEndpoint[] } | undefined;
   #stopped = false;
 
   constructor(deps: {
@@ -90,6 +91,7 @@ export class ClusterLink implements ClusterListener {
     await this.#cluster.publishLocalSubnets(this.#networks.localSubnets());
     await this.#cluster.start(this);
     await this.#networks.syncGlobal(this.#cluster.networks());
+    this.#remoteCache = undefined;
     for (const n of this.#cluster.networks()) this.#syncPeers(n.id);
   }
 
@@ -141,17 +143,20 @@ export class ClusterLink implements ClusterListener {
   }
 
   async networkAdded(network: Network): Promise<void> {
+    this.#remoteCache = undefined;
     if (!this.#networks.adoptGlobal(network)) return;
     this.#syncPeers(network.id);
     await this.#containers.notifyObservers();
   }
 
   async networkRemoved(networkId: string): Promise<void> {
+    this.#remoteCache = undefined;
     this.#peers.forget(networkId);
     if (await this.#networks.dropGlobal(networkId)) await this.#containers.notifyObservers();
   }
 
   async endpointsChanged(networkId: string): Promise<void> {
+    this.#remoteCache = undefined;
     this.#syncPeers(networkId);
     await this.#containers.notifyObservers();
   }
@@ -161,20 +166,24 @@ export class ClusterLink implements ClusterListener {
     return this.#cluster.endpoints(networkId).filter((e) => e.hostId !== this.#cluster.hostId);
   }
 
-  /** Endpoints other hosts run, on the global networks this host has. */
+  /**
+   * Endpoints other hosts run, on the global networks this host has. Kept until the cluster
+   * says something changed: it goes into every model snapshot, several per container start.
+   */
   #remote(): AnnouncedEndpoint[] {
-    return this.#networks
-      .all()
-      .filter((n) => n.scope === 'global')
-      .flatMap((n) => this.#cluster.endpoints(n.id).filter((e) => e.hostId !== this.#cluster.hostId));
+    const global = this.#networks.all().filter((n) => n.scope === 'global');
+    // A network adopted or dropped here without a cluster event (a local name clash resolved)
+    // changes the key, so the cache cannot miss it.
+    const key = global.map((n) => n.id).join(',');
+    if (this.#remoteCache?.key !== key) this.#remoteCache = { key, list: global.flatMap((n) => this.remoteOn(n.id)) };
+    return this.#remoteCache.list;
   }
 
   #syncPeers(networkId: string): void {
     const network = this.#networks.all().find((n) => n.id === networkId && n.scope === 'global');
     if (network === undefined) return;
-    const peers = this.#cluster
-      .endpoints(networkId)
-      .filter((e) => e.hostId !== this.#cluster.hostId && e.ipv4 !== undefined)
+    const peers = this.remoteOn(networkId)
+      .filter((e) => e.ipv4 !== undefined)
       .map((e) => ({ ip: (e.ipv4 as string).split('/')[0] as string, mac: e.mac, vtep: e.vtep }));
     this.#peers.sync(network, peers);
   }

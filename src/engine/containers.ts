@@ -396,12 +396,17 @@ export class ContainerController {
     return this.#networks.all().find((n) => n.name === GWBRIDGE_NETWORK);
   }
 
+  /** An endpoint whose address was claimed in the cluster store (on a global network). */
+  #claimedInCluster(e: Endpoint): e is Endpoint & { readonly ipv4: string } {
+    return e.ipv4 !== undefined && this.#findNetwork(e.networkId)?.scope === 'global';
+  }
+
   /** Gives back the cluster-wide addresses of endpoints on global networks (best effort). */
   async #releaseGlobal(endpoints: readonly Endpoint[]): Promise<void> {
     const cluster = this.#cluster;
     if (cluster === undefined) return;
     for (const e of endpoints) {
-      if (e.ipv4 === undefined || this.#findNetwork(e.networkId)?.scope !== 'global') continue;
+      if (!this.#claimedInCluster(e)) continue;
       try {
         await cluster.releaseAddress(e.networkId, e.ipv4.split('/')[0] as string, e.id);
       } catch (err) {
@@ -452,7 +457,7 @@ export class ContainerController {
     await this.#serial(async () => {
       for (const c of this.all()) {
         for (const e of this.endpointsOf(c.id)) {
-          if (e.ipv4 === undefined || this.#findNetwork(e.networkId)?.scope !== 'global') continue;
+          if (!this.#claimedInCluster(e)) continue;
           try {
             await cluster.claimAddress(e.networkId, { endpointId: e.id, containerName: c.name, want: e.ipv4.split('/')[0] as string });
           } catch (err) {
